@@ -51,6 +51,9 @@ typedef struct {
  * /dev/null masks it. */
 PdConfig *pd_config_load (const PdLoadPaths *paths, GStrv *out_errors);
 
+/* The errors one a line, then "configuration rejected: N errors". */
+char *pd_format_errors (const char *const *errors);
+
 /* "2 children, 40 apps, 12 purchase rules (310 patterns)". */
 char *pd_config_summary (const PdConfig *config);
 

@@ -95,6 +95,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdConfig, pd_config_free)
 
 void pd_daemon_settings_init (PdDaemonSettings *settings);
 
+/* Constructors for the loader and for tests. A new child has the language's
+ * defaults (unlimited, always allowed, lock, ask, text sessions count). The
+ * caller adds the result to a PdConfig, which then owns it. */
+PdChild *pd_child_new (const char *name);
+PdRule *pd_rule_new (const char *name);
+void pd_rule_add_pattern (PdRule *rule, PdMatchKind kind, const char *glob, const char *file,
+                          guint line);
+
 const PdChild *pd_config_find_child (const PdConfig *config, const char *name);
 const PdChild *pd_config_find_child_by_uid (const PdConfig *config, uid_t uid);
 /* Index of the [app] called name, or -1. */

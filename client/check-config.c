@@ -1,0 +1,122 @@
+/* parentctl check-config: validates a configuration offline, and with --at
+ * shows what the policy says for each child at a given moment. Links the
+ * policy library and nothing else: no daemon is needed. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "client/parentctl.h"
+#include "policy/eval.h"
+#include "policy/loader.h"
+
+static const char *const weekday_names[PD_DAYS] = {
+  "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"
+};
+
+/* "YYYY-MM-DD HH:MM" in local time. */
+static gboolean
+parse_moment (const char *text, GTimeZone *tz, gint64 *out)
+{
+  int y, mo, d, h, mi;
+  char tail;
+  g_autoptr (GDateTime) when = NULL;
+
+  if (sscanf (text, "%4d-%2d-%2d %2d:%2d%c", &y, &mo, &d, &h, &mi, &tail) != 5)
+    return FALSE;
+  when = g_date_time_new (tz, y, mo, d, h, mi, 0);
+  if (when == NULL)
+    return FALSE;
+  *out = g_date_time_to_unix (when);
+  return TRUE;
+}
+
+static char *
+clock_at (GTimeZone *tz, gint64 moment)
+{
+  g_autoptr (GDateTime) when = g_date_time_new_from_unix_local (moment);
+  g_autoptr (GDateTime) local = g_date_time_to_timezone (when, tz);
+
+  return g_date_time_format (local, "%H:%M");
+}
+
+static void
+explain_child (const PdConfig *config, const PdChild *child, gint64 now, gint64 used, GTimeZone *tz)
+{
+  PdUsage usage = { .used = used };
+  PdVerdict verdict;
+  g_autoptr (GDateTime) when = g_date_time_new_from_unix_local (now);
+  g_autoptr (GDateTime) local = g_date_time_to_timezone (when, tz);
+  g_autofree char *moment = g_date_time_format (local, "%H:%M");
+  g_autofree char *date = g_date_time_format (local, "%Y-%m-%d");
+  g_autofree char *left = NULL;
+  g_autofree char *until = NULL;
+  g_autofree char *next = NULL;
+
+  pd_evaluate (&config->daemon, child, &usage, now, tz, &verdict);
+  next = clock_at (tz, verdict.next_change);
+  printf ("%s at %s on %s %s: ", child->name, moment,
+          weekday_names[g_date_time_get_day_of_week (local) - 1], date);
+  if (!verdict.in_allowed_hours)
+    {
+      printf ("outside allowed hours; allowed again from %s\n", next);
+      return;
+    }
+  if (verdict.remaining_today == PD_UNLIMITED)
+    left = g_strdup ("no daily limit");
+  else
+    {
+      g_autofree char *amount = pctl_format_duration_words (verdict.remaining_today);
+      left = g_strdup_printf ("%s left", amount);
+    }
+  until = verdict.allowed_until != 0 ? clock_at (tz, verdict.allowed_until) : NULL;
+  if (until != NULL)
+    printf ("%s; allowed until %s (%s)\n", left, until, pd_state_to_string (verdict.state));
+  else
+    printf ("%s (%s)\n", left, pd_state_to_string (verdict.state));
+}
+
+int
+pctl_check_config (const char *file, const char *at, const char *used_text)
+{
+  g_autofree char *main_file = g_build_filename (PD_SYSCONFDIR, "parentd.conf", NULL);
+  g_autofree char *dropins = g_build_filename (PD_SYSCONFDIR, "parentd.conf.d", NULL);
+  g_autofree char *admin_rules = g_build_filename (PD_SYSCONFDIR, "rules.d", NULL);
+  /* A FILE given is checked alone, with the installed rule sets: it is a
+   * candidate main file, not one more drop-in. */
+  PdLoadPaths paths = {
+    .config_file = file != NULL ? file : main_file,
+    .dropin_dir = file != NULL ? NULL : dropins,
+    .rules_dir = g_getenv ("PARENTD_RULES_DIR") != NULL ? g_getenv ("PARENTD_RULES_DIR") : PD_RULESDIR,
+    .admin_rules_dir = admin_rules,
+  };
+  g_auto (GStrv) errors = NULL;
+  g_autoptr (PdConfig) config = NULL;
+  g_autoptr (GTimeZone) tz = g_time_zone_new_local ();
+  g_autofree char *summary = NULL;
+  gint64 now = 0, used = 0;
+
+  if (at != NULL && !parse_moment (at, tz, &now))
+    return pctl_usage_error ("--at takes a local time as \"YYYY-MM-DD HH:MM\", not '%s'", at);
+  if (used_text != NULL && (!pd_parse_duration (used_text, &used, NULL)))
+    return pctl_usage_error ("--used takes a duration such as 2h35m, not '%s'", used_text);
+  if (file != NULL && !g_file_test (file, G_FILE_TEST_EXISTS))
+    {
+      fprintf (stderr, "%s: no such file\n", file);
+      return EXIT_FAILURE;
+    }
+
+  config = pd_config_load (&paths, &errors);
+  if (config == NULL)
+    {
+      g_autofree char *report = pd_format_errors ((const char *const *) errors);
+      fputs (report, stderr);
+      return EXIT_FAILURE;
+    }
+
+  summary = pd_config_summary (config);
+  printf ("configuration OK: %s\n", summary);
+  for (guint i = 0; at != NULL && i < config->children->len; i++)
+    explain_child (config, g_ptr_array_index (config->children, i), now, used, tz);
+  return EXIT_SUCCESS;
+}
