@@ -485,7 +485,11 @@ unknown_key (PdLoader *loader, PdSource *source, const PdEntry *entry, const cha
 {
   const char *suggestion = pd_suggest (base, keys);
 
-  if (suggestion != NULL)
+  if (g_strv_contains (keys, base))
+    pd_loader_error (loader, source->file, entry->line,
+                     "%s: '%s' has no per-day form; only daily_limit, allowed_hours and "
+                     "app_limit do", entry->key, base);
+  else if (suggestion != NULL)
     pd_loader_error (loader, source->file, entry->line,
                      "unknown key '%s' in [%s]; did you mean '%s'?", entry->key,
                      source->section_id, suggestion);

@@ -286,10 +286,11 @@ read_line (char *str, int num, void *stream)
   return str;
 }
 
-/* inih's inline comments need whitespace before ';'; a long value gets the
- * same treatment here since inih never saw it. */
+/* inih's inline comments need whitespace before ';'. inih strips them from
+ * key lines but not from continuation lines, and never saw long values, so
+ * every value gets the same treatment here. */
 static char *
-clean_long_value (const char *raw)
+strip_inline_comment (const char *raw)
 {
   char *value = g_strdup (raw);
 
@@ -324,14 +325,15 @@ static int
 handle_entry (void *user, const char *section, const char *name, const char *value)
 {
   SourceParse *parse = user;
-  g_autofree char *long_value = NULL;
+  g_autofree char *clean = NULL;
 
   if (value[0] == LONG_VALUE_MARK)
     {
       guint64 index = g_ascii_strtoull (value + 1, NULL, 10);
       g_assert (index < parse->long_values->len);
-      value = long_value = clean_long_value (g_ptr_array_index (parse->long_values, index));
+      value = g_ptr_array_index (parse->long_values, index);
     }
+  value = clean = strip_inline_comment (value);
 
   if (parse->line_indented && parse->pending.key != NULL && strcmp (parse->pending.key, name) == 0)
     {
