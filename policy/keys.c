@@ -76,7 +76,7 @@ pd_key_is_comma_list (const char *key)
 /* --- sections ------------------------------------------------------------ */
 
 static PdChildBuild *
-find_or_add_child (PdLoader *loader, PdSource *source, const char *name)
+find_or_add_child (PdLoader *loader, PdSection *source, const char *name)
 {
   PdChildBuild *build;
   PdChild *child;
@@ -105,7 +105,7 @@ find_or_add_child (PdLoader *loader, PdSource *source, const char *name)
 }
 
 static PdRule *
-find_or_add_rule (GPtrArray *rules, PdSource *source, const char *name)
+find_or_add_rule (GPtrArray *rules, PdSection *source, const char *name)
 {
   PdRule *rule;
 
@@ -123,7 +123,7 @@ find_or_add_rule (GPtrArray *rules, PdSource *source, const char *name)
 }
 
 void
-pd_begin_section (PdLoader *loader, PdSource *source, const char *name)
+pd_begin_section (PdLoader *loader, PdSection *source, const char *name)
 {
   g_autofree char *id = NULL;
 
@@ -162,7 +162,7 @@ pd_begin_section (PdLoader *loader, PdSource *source, const char *name)
 /* --- values ----------------------------------------------------------------- */
 
 static void
-report (PdLoader *loader, PdSource *source, const PdEntry *entry, const GError *error)
+report (PdLoader *loader, PdSection *source, const PdEntry *entry, const GError *error)
 {
   pd_loader_error (loader, source->file, entry->line, "%s: %s", entry->key, error->message);
 }
@@ -282,7 +282,7 @@ set_hours_days (PdHours *hours, guint8 *spec, guint8 mask, const PdHours *value)
 }
 
 static AppLimitBuild *
-app_limit_build (PdChildBuild *build, const char *app, PdSource *source, guint line)
+app_limit_build (PdChildBuild *build, const char *app, PdSection *source, guint line)
 {
   AppLimitBuild *limit;
 
@@ -305,7 +305,7 @@ app_limit_build (PdChildBuild *build, const char *app, PdSource *source, guint l
 /* "chat-x, games" or "chat-x games": names only; they are resolved once
  * every rule set has been read. A later setting replaces an earlier one. */
 static gboolean
-set_app_list (GPtrArray *refs, PdSource *source, const PdEntry *entry, GError **error)
+set_app_list (GPtrArray *refs, PdSection *source, const PdEntry *entry, GError **error)
 {
   g_auto (GStrv) names = g_strsplit_set (entry->value, ", \t", 0);
 
@@ -326,7 +326,7 @@ set_app_list (GPtrArray *refs, PdSource *source, const PdEntry *entry, GError **
 }
 
 static gboolean
-apply_child_key (PdChildBuild *build, PdSource *source, const PdEntry *entry, const char *base,
+apply_child_key (PdChildBuild *build, PdSection *source, const PdEntry *entry, const char *base,
                  const char *suffix, GError **error)
 {
   PdChild *child = build->child;
@@ -404,7 +404,7 @@ apply_child_key (PdChildBuild *build, PdSource *source, const PdEntry *entry, co
 }
 
 static gboolean
-add_pattern (PdRule *rule, PdSource *source, const PdEntry *entry, const char *item, GError **error)
+add_pattern (PdRule *rule, PdSection *source, const PdEntry *entry, const char *item, GError **error)
 {
   const char *colon = strchr (item, ':');
   PdMatchKind kind;
@@ -449,7 +449,7 @@ add_pattern (PdRule *rule, PdSource *source, const PdEntry *entry, const char *i
 /* Repeated "match =" keys add patterns; an empty one clears those read so
  * far, so that a drop-in can redefine an app. */
 static gboolean
-apply_match (PdRule *rule, PdSource *source, const PdEntry *entry, GError **error)
+apply_match (PdRule *rule, PdSection *source, const PdEntry *entry, GError **error)
 {
   g_auto (GStrv) items = g_strsplit (entry->value, ",", 0);
   gboolean any = FALSE;
@@ -480,7 +480,7 @@ known_key (const char *const *keys, const char *base)
 }
 
 static void
-unknown_key (PdLoader *loader, PdSource *source, const PdEntry *entry, const char *base,
+unknown_key (PdLoader *loader, PdSection *source, const PdEntry *entry, const char *base,
              const char *const *keys)
 {
   const char *suggestion = pd_suggest (base, keys);
@@ -500,7 +500,7 @@ unknown_key (PdLoader *loader, PdSource *source, const PdEntry *entry, const cha
 
 /* Scalar keys may appear once per section per file; "match" may repeat. */
 static gboolean
-check_duplicate (PdLoader *loader, PdSource *source, const PdEntry *entry)
+check_duplicate (PdLoader *loader, PdSection *source, const PdEntry *entry)
 {
   g_autofree char *id = g_strdup_printf ("%s\n%s", source->section_id, entry->key);
   gpointer first = g_hash_table_lookup (source->seen, id);
@@ -527,7 +527,7 @@ value_required (const PdEntry *entry, GError **error)
 }
 
 void
-pd_apply_entry (PdLoader *loader, PdSource *source, const PdEntry *entry)
+pd_apply_entry (PdLoader *loader, PdSection *source, const PdEntry *entry)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *base = g_strdup (entry->key);

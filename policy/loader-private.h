@@ -34,7 +34,8 @@ struct _PdLoader {
   GPtrArray *children;    /* (owned) (element-type PdChildBuild) */
 };
 
-/* The parse position within one source, as keys.c needs it. */
+/* The parse position within one source, as keys.c needs it: the file and
+ * the section being read. */
 typedef struct {
   const char *file;           /* interned */
   PdSourceKind kind;
@@ -44,7 +45,7 @@ typedef struct {
   PdChildBuild *child;        /* (unowned) for [child] */
   PdRule *rule;               /* (unowned) for [app] and [purchase] */
   GHashTable *seen;           /* (owned) "section\nkey" set in this source */
-} PdSource;
+} PdSection;
 
 typedef struct {
   char *key;          /* (owned) */
@@ -55,8 +56,8 @@ typedef struct {
 void pd_loader_error (PdLoader *loader, const char *file, guint line, const char *format, ...)
   G_GNUC_PRINTF (4, 5);
 
-void pd_begin_section (PdLoader *loader, PdSource *source, const char *name);
-void pd_apply_entry (PdLoader *loader, PdSource *source, const PdEntry *entry);
+void pd_begin_section (PdLoader *loader, PdSection *source, const char *name);
+void pd_apply_entry (PdLoader *loader, PdSection *source, const PdEntry *entry);
 gboolean pd_key_is_comma_list (const char *key);
 void pd_resolve_references (PdLoader *loader);
 void pd_child_build_free (gpointer build);

@@ -80,7 +80,7 @@ pd_loader_free (PdLoader *loader)
 
 typedef struct {
   PdLoader *loader;
-  PdSource source;            /* what keys.c sees: file, kind, current section */
+  PdSection source;            /* what keys.c sees: file, kind, current section */
   const char *data;
   gsize len;
   gsize pos;
@@ -118,7 +118,7 @@ valid_name (const char *name)
 static void
 begin_section (SourceParse *parse, const char *header)
 {
-  PdSource *src = &parse->source;
+  PdSection *src = &parse->source;
   g_autofree char *text = g_strstrip (g_strdup (header));
   char *name = strpbrk (text, " \t");
   const char *suggestion;
@@ -358,6 +358,7 @@ pd_loader_add_data (PdLoader *loader, const char *name, const char *data, gsize 
     .data = data,
     .len = len,
   };
+  PdSource *source;
   int result;
 
   g_return_if_fail (loader != NULL && name != NULL && (data != NULL || len == 0));
@@ -365,7 +366,12 @@ pd_loader_add_data (PdLoader *loader, const char *name, const char *data, gsize 
   parse.long_values = g_ptr_array_new_with_free_func (g_free);
   parse.pending_value = g_string_new (NULL);
   parse.source.seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_ptr_array_add (loader->config->sources, g_strdup (name));
+  source = g_new0 (PdSource, 1);
+  source->name = g_strdup (name);
+  source->kind = kind;
+  source->text = g_strndup (data, len);
+  source->len = len;
+  g_ptr_array_add (loader->config->sources, source);
 
   result = ini_parse_stream (read_line, &parse, handle_entry, &parse);
   flush_pending (&parse);

@@ -15,11 +15,6 @@ G_BEGIN_DECLS
 typedef gboolean (*PdUserLookup) (const char *name, uid_t *out_uid, gpointer user_data);
 gboolean pd_lookup_user_nss (const char *name, uid_t *out_uid, gpointer user_data);
 
-typedef enum {
-  PD_SOURCE_CONFIG,   /* may hold every section */
-  PD_SOURCE_RULES,    /* a rule set: only [app] and [purchase] */
-} PdSourceKind;
-
 typedef struct _PdLoader PdLoader;
 
 PdLoader *pd_loader_new (PdUserLookup lookup_user, gpointer lookup_data);

@@ -49,6 +49,16 @@ rule_free (gpointer data)
 }
 
 static void
+source_free (gpointer data)
+{
+  PdSource *source = data;
+
+  g_free (source->name);
+  g_free (source->text);
+  g_free (source);
+}
+
+static void
 child_free (gpointer data)
 {
   PdChild *child = data;
@@ -69,7 +79,7 @@ pd_config_new (void)
   config->children = g_ptr_array_new_with_free_func (child_free);
   config->apps = g_ptr_array_new_with_free_func (rule_free);
   config->purchases = g_ptr_array_new_with_free_func (rule_free);
-  config->sources = g_ptr_array_new_with_free_func (g_free);
+  config->sources = g_ptr_array_new_with_free_func (source_free);
   return config;
 }
 

@@ -35,6 +35,20 @@ typedef enum {
 
 #define PD_MAX_WARNINGS 8
 
+typedef enum {
+  PD_SOURCE_CONFIG,   /* may hold every section */
+  PD_SOURCE_RULES,    /* a rule set: only [app] and [purchase] */
+} PdSourceKind;
+
+/* A file the configuration was read from, kept whole so that the daemon can
+ * save the last configuration that loaded and read it again later. */
+typedef struct {
+  char *name;          /* (owned) path */
+  PdSourceKind kind;
+  char *text;          /* (owned) */
+  gsize len;
+} PdSource;
+
 typedef struct {
   PdMatchKind kind;
   char *glob;          /* (owned) fnmatch(3) pattern */
@@ -85,7 +99,7 @@ typedef struct {
   GPtrArray *children;   /* (owned) (element-type PdChild) */
   GPtrArray *apps;       /* (owned) (element-type PdRule) */
   GPtrArray *purchases;  /* (owned) (element-type PdRule) */
-  GPtrArray *sources;    /* (owned) (element-type utf8) every file read, in order */
+  GPtrArray *sources;    /* (owned) (element-type PdSource) every file read, in order */
 } PdConfig;
 
 /* A configuration with the defaults: no children, no rules. */
