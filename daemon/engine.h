@@ -27,6 +27,28 @@ typedef struct {
   gpointer user_data;
 } PdEngineEvents;
 
+typedef struct {
+  const char *config_file;      /* main configuration file */
+  const char *config_dir;       /* holds parentd.conf.d/ and rules.d/ */
+  const char *rules_dir;        /* shipped rule sets */
+  const char *state_dir;
+  GDBusConnection *bus;         /* where logind is */
+} PdEngineOptions;
+
+/* Loads the configuration (or, if it is broken, the last one that loaded,
+ * saying so loudly) and the state, and starts following sessions. Fails
+ * when there is no usable configuration or the state directory cannot be
+ * made. */
+PdEngine *pd_engine_new (const PdEngineOptions *options, GError **error);
+void pd_engine_free (PdEngine *engine);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdEngine, pd_engine_free)
+
+void pd_engine_set_events (PdEngine *engine, const PdEngineEvents *events);
+/* Credits counted time and writes the state now (SIGTERM, suspend). */
+void pd_engine_save (PdEngine *engine);
+/* One line for sd_notify's STATUS=, e.g. "2 children, 1 counting". */
+char *pd_engine_status_line (PdEngine *engine);
+
 /* A snapshot of one child, for the bus and parentctl. */
 typedef struct {
   uid_t uid;

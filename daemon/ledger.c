@@ -1,2 +1,80 @@
-/* placeholder */
+/* Time accounting on the day records. */
 #include "config.h"
+
+#include "daemon/ledger.h"
+#include "policy/eval.h"
+
+static void
+credit_day (PdChildRecord *record, const char *date, gint64 seconds, const char *const *apps)
+{
+  PdDayRecord *day;
+
+  if (seconds <= 0)
+    return;
+  day = pd_child_record_day (record, date);
+  day->used += seconds;
+  for (guint i = 0; apps != NULL && apps[i] != NULL; i++)
+    pd_day_record_add_app (day, apps[i], seconds);
+}
+
+gint64
+pd_ledger_credit (PdChildRecord *record, const PdDaemonSettings *settings, GTimeZone *tz,
+                  gint64 since_wall, gint64 now_wall, gint64 elapsed_us,
+                  const char *const *apps, gint64 *carry_us)
+{
+  PdDay today, earlier;
+  gint64 total_us, seconds, before;
+
+  g_return_val_if_fail (record != NULL && carry_us != NULL, 0);
+
+  total_us = MAX (elapsed_us, 0) + *carry_us;
+  seconds = total_us / G_USEC_PER_SEC;
+  *carry_us = total_us % G_USEC_PER_SEC;
+  if (seconds == 0)
+    return 0;
+
+  pd_day_at (settings, tz, now_wall, &today);
+  /* Use that began before today's start belongs, up to that start, to the
+   * day it began in. Wall times may have jumped, so the share is clamped to
+   * what was really counted. */
+  before = CLAMP (today.start - since_wall, 0, seconds);
+  if (before > 0)
+    {
+      pd_day_at (settings, tz, since_wall, &earlier);
+      credit_day (record, earlier.date, before, apps);
+    }
+  credit_day (record, today.date, seconds - before, apps);
+  return seconds;
+}
+
+PdDayRecord *
+pd_ledger_today (PdChildRecord *record, const PdDaemonSettings *settings, GTimeZone *tz,
+                 gint64 now_wall)
+{
+  PdDay today;
+
+  pd_day_at (settings, tz, now_wall, &today);
+  return pd_child_record_day (record, today.date);
+}
+
+GVariant *
+pd_ledger_usage (const PdChildRecord *record, guint days)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sta{st})"));
+  for (guint i = 0; record != NULL && i < record->days->len && i < days; i++)
+    {
+      const PdDayRecord *day = g_ptr_array_index (record->days, i);
+      GVariantBuilder apps;
+      GHashTableIter iter;
+      gpointer name, seconds;
+
+      g_variant_builder_init (&apps, G_VARIANT_TYPE ("a{st}"));
+      g_hash_table_iter_init (&iter, day->apps);
+      while (g_hash_table_iter_next (&iter, &name, &seconds))
+        g_variant_builder_add (&apps, "{st}", (const char *) name, (guint64) *(gint64 *) seconds);
+      g_variant_builder_add (&builder, "(sta{st})", day->date, (guint64) MAX (day->used, 0), &apps);
+    }
+  return g_variant_builder_end (&builder);
+}

@@ -1,11 +1,21 @@
-/* parentd's entry point: options, and the configuration check. */
+/* parentd's entry point: options, the main loop, the bus name, signals
+ * and systemd's notifications. Everything else is wired here and lives in
+ * its own file. */
 #include "config.h"
 
+#include <glib-unix.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <systemd/sd-daemon.h>
 
+#include "daemon/auth.h"
+#include "daemon/bus.h"
+#include "daemon/engine.h"
+#include "daemon/log.h"
 #include "policy/loader.h"
+
+#define BUS_NAME "org.parentd1"
 
 typedef struct {
   char *config_file;    /* (owned) */
@@ -102,6 +112,191 @@ check_config (const Options *options)
   return EXIT_SUCCESS;
 }
 
+typedef struct {
+  GMainLoop *loop;          /* (owned) */
+  PdEngine *engine;         /* (owned) */
+  PdBus *bus;               /* (owned) */
+  char *status;             /* (owned) last STATUS= sent */
+  int exit_code;
+} Daemon;
+
+static void
+notify_status (Daemon *daemon)
+{
+  g_autofree char *status = pd_engine_status_line (daemon->engine);
+
+  if (g_strcmp0 (status, daemon->status) == 0)
+    return;
+  sd_notifyf (0, "STATUS=%s", status);
+  g_free (daemon->status);
+  daemon->status = g_steal_pointer (&status);
+}
+
+static void
+on_child_changed (uid_t uid, gpointer data)
+{
+  Daemon *daemon = data;
+
+  if (daemon->bus != NULL)
+    pd_bus_child_changed (daemon->bus, uid);
+  notify_status (daemon);
+}
+
+static void
+on_child_signal (uid_t uid, const char *name, GVariant *parameters, gpointer data)
+{
+  Daemon *daemon = data;
+
+  if (daemon->bus != NULL)
+    pd_bus_child_signal (daemon->bus, uid, name, parameters);
+}
+
+static void
+on_requests_changed (gpointer data)
+{
+  Daemon *daemon = data;
+
+  if (daemon->bus != NULL)
+    pd_bus_requests_changed (daemon->bus);
+}
+
+static void
+on_config_changed (gpointer data)
+{
+  Daemon *daemon = data;
+
+  if (daemon->bus != NULL)
+    pd_bus_config_changed (daemon->bus);
+  notify_status (daemon);
+}
+
+static gboolean
+on_terminate (gpointer data)
+{
+  Daemon *daemon = data;
+
+  g_message ("Stopping: saving state");
+  sd_notify (0, "STOPPING=1");
+  pd_engine_save (daemon->engine);
+  g_main_loop_quit (daemon->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_reload (gpointer data)
+{
+  Daemon *daemon = data;
+  g_autoptr (GError) error = NULL;
+
+  sd_notify (0, "RELOADING=1");
+  /* A broken file was logged loudly by the engine; the old one stays. */
+  pd_engine_reload (daemon->engine, &error);
+  sd_notify (0, "READY=1");
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_watchdog (gpointer data)
+{
+  sd_notify (0, "WATCHDOG=1");
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_name_acquired (GDBusConnection *connection, const char *name, gpointer data)
+{
+  Daemon *daemon = data;
+
+  pd_event (G_LOG_LEVEL_MESSAGE, PD_MESSAGE_STARTED, "MESSAGE", "parentd %s ready on %s",
+            PACKAGE_VERSION, name);
+  sd_notify (0, "READY=1");
+  notify_status (daemon);
+}
+
+static void
+on_name_lost (GDBusConnection *connection, const char *name, gpointer data)
+{
+  Daemon *daemon = data;
+
+  g_warning ("Lost the bus name %s (another instance took it, or the bus went away); "
+             "stopping", name);
+  daemon->exit_code = EXIT_FAILURE;
+  pd_engine_save (daemon->engine);
+  g_main_loop_quit (daemon->loop);
+}
+
+static int
+run (const Options *options)
+{
+  Daemon daemon = { .exit_code = EXIT_SUCCESS };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDBusConnection) connection = NULL;
+  g_autoptr (PdAuth) auth = NULL;
+  PdEngineOptions engine_options = {
+    .config_file = options->config_file,
+    .config_dir = options->config_dir,
+    .rules_dir = options->rules_dir,
+    .state_dir = options->state_dir,
+  };
+  PdEngineEvents events = {
+    .child_changed = on_child_changed,
+    .child_signal = on_child_signal,
+    .requests_changed = on_requests_changed,
+    .config_changed = on_config_changed,
+    .user_data = &daemon,
+  };
+  guint64 watchdog_usec = 0;
+  guint name_id;
+
+  connection = g_bus_get_sync (options->session_bus ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM,
+                               NULL, &error);
+  if (connection == NULL)
+    {
+      g_printerr ("parentd: cannot connect to the %s bus: %s\n",
+                  options->session_bus ? "session" : "system", error->message);
+      return EXIT_FAILURE;
+    }
+  g_dbus_connection_set_exit_on_close (connection, FALSE);
+
+  engine_options.bus = connection;
+  daemon.engine = pd_engine_new (&engine_options, &error);
+  if (daemon.engine == NULL)
+    {
+      g_printerr ("parentd: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+  pd_engine_set_events (daemon.engine, &events);
+
+  auth = pd_auth_new (connection);
+  daemon.bus = pd_bus_new (connection, daemon.engine, auth, &error);
+  if (daemon.bus == NULL)
+    {
+      g_printerr ("parentd: cannot export the D-Bus objects: %s\n", error->message);
+      pd_engine_free (daemon.engine);
+      return EXIT_FAILURE;
+    }
+
+  daemon.loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGTERM, on_terminate, &daemon);
+  g_unix_signal_add (SIGINT, on_terminate, &daemon);
+  g_unix_signal_add (SIGHUP, on_reload, &daemon);
+  if (sd_watchdog_enabled (0, &watchdog_usec) > 0 && watchdog_usec > 0)
+    g_timeout_add ((guint) (watchdog_usec / 2000), on_watchdog, NULL);
+
+  name_id = g_bus_own_name_on_connection (connection, BUS_NAME,
+                                          G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT |
+                                          (options->replace ? G_BUS_NAME_OWNER_FLAGS_REPLACE : 0),
+                                          on_name_acquired, on_name_lost, &daemon, NULL);
+  g_main_loop_run (daemon.loop);
+
+  g_bus_unown_name (name_id);
+  g_clear_pointer (&daemon.bus, pd_bus_free);
+  g_clear_pointer (&daemon.engine, pd_engine_free);
+  g_main_loop_unref (daemon.loop);
+  g_free (daemon.status);
+  return daemon.exit_code;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -122,7 +317,7 @@ main (int argc, char **argv)
     }
   if (options.check_config)
     return check_config (&options);
-
-  fprintf (stderr, "parentd: only --check-config works in this version\n");
-  return EXIT_FAILURE;
+  if (options.verbose)
+    g_log_set_debug_enabled (TRUE);
+  return run (&options);
 }

@@ -17,7 +17,7 @@ typedef enum {
   PD_STATE_OUTSIDE_HOURS,
   PD_STATE_LOCKED_OUT,
   PD_STATE_UNLIMITED,
-} PdState;
+} PdChildState;
 
 typedef enum {
   PD_APP_OK,
@@ -44,7 +44,7 @@ typedef struct {
 } PdUsage;
 
 typedef struct {
-  PdState state;
+  PdChildState state;
   PdDay day;
   gint64 limit_today;        /* seconds without bonus, or PD_UNLIMITED */
   gint64 remaining_today;    /* max (0, limit + bonus - used), or PD_UNLIMITED */
@@ -68,7 +68,7 @@ void pd_evaluate (const PdDaemonSettings *settings, const PdChild *child, const 
 PdAppState pd_evaluate_app (const PdChild *child, guint app, gint64 used, int weekday,
                             gint64 *out_limit);
 
-const char *pd_state_to_string (PdState state);
+const char *pd_state_to_string (PdChildState state);
 const char *pd_app_state_to_string (PdAppState state);
 
 G_END_DECLS

@@ -1,0 +1,64 @@
+/* Shared by the two halves of the engine: engine.c (the checks, timers and
+ * enforcement) and engine-api.c (queries and commands). Not for others. */
+#pragma once
+
+#include "daemon/clock.h"
+#include "daemon/engine.h"
+#include "daemon/sessions.h"
+#include "daemon/store.h"
+#include "policy/eval.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  PdEngine *engine;           /* (unowned) */
+  uid_t uid;
+  const PdChild *policy;      /* (unowned) in engine->config */
+  gboolean counting;
+  PdTick since;               /* when counted time was last credited */
+  gint64 since_wall;
+  gint64 carry_us;
+  char warned_day[11];        /* the day the warning bits belong to */
+  guint warned_daily;         /* bit i: warnings[i] given for the daily limit */
+  guint warned_hours;         /* bit i: warnings[i] given for the end of allowed hours */
+  gboolean in_hours;          /* at the last check */
+  gint64 hours_ended;         /* wall time allowed hours ended while we watched; 0 = not */
+  gboolean acting;            /* the on_limit action is in force */
+  guint timer;                /* the next check */
+} PdRuntime;
+
+struct _PdEngine {
+  PdEngineEvents events;
+  char *config_file;          /* (owned) */
+  char *dropin_dir;           /* (owned) */
+  char *rules_dir;            /* (owned) */
+  char *admin_rules_dir;      /* (owned) */
+  PdConfig *config;           /* (owned) the configuration in force */
+  GStrv config_errors;        /* (owned) problems of the configuration on disk */
+  PdStore *store;             /* (owned) */
+  PdState *state;             /* (owned) */
+  char *state_problem;        /* (owned) (nullable) what was lost at start */
+  GDBusConnection *bus;       /* (owned) */
+  PdSessions *sessions;       /* (owned) */
+  GHashTable *children;       /* (owned) uid -> PdRuntime (owned) */
+  GTimeZone *tz;              /* (owned) */
+  guint checkpoint;           /* periodic save while anything counts */
+  guint request_timer;        /* the next request expiry */
+  guint clock_watch;
+  gboolean save_failing;
+};
+
+PdRuntime *pd_engine_runtime (PdEngine *engine, uid_t uid);
+PdChildRecord *pd_engine_record (PdEngine *engine, const PdRuntime *rt);
+/* Credits time, evaluates, warns, enforces and schedules the next check. */
+void pd_engine_check (PdEngine *engine, PdRuntime *rt);
+void pd_engine_check_all (PdEngine *engine);
+/* The verdict now, including counted time not yet credited. Changes nothing. */
+void pd_engine_evaluate (PdEngine *engine, PdRuntime *rt, gint64 now, PdVerdict *out,
+                         gint64 *out_used, gint64 *out_bonus);
+gboolean pd_engine_save_now (PdEngine *engine);
+void pd_engine_schedule_requests (PdEngine *engine);
+void pd_engine_emit (PdEngine *engine, uid_t uid, const char *signal, GVariant *parameters);
+void pd_engine_requests_changed (PdEngine *engine);
+
+G_END_DECLS
