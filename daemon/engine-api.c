@@ -57,6 +57,7 @@ pd_engine_child_status (PdEngine *engine, uid_t uid, PdChildStatus *out)
     .limit_today = v.limit_today,
     .remaining_today = v.remaining_today,
     .next_change = (guint64) MAX (v.next_change, 0),
+    .allowed_until = (guint64) MAX (v.allowed_until, 0),
   };
   /* Allowed hours just ended, action not yet taken: that is grace too. */
   if (v.state == PD_STATE_OUTSIDE_HOURS && rt->hours_ended != 0 &&

@@ -60,6 +60,7 @@ typedef struct {
   gint64 limit_today;        /* -1: unlimited */
   gint64 remaining_today;    /* -1: unlimited */
   guint64 next_change;       /* unix seconds; 0: none */
+  guint64 allowed_until;     /* unix seconds; 0: outside allowed hours or no end */
 } PdChildStatus;
 
 /* The children in configuration order. (transfer container) */
