@@ -40,6 +40,55 @@ clock_at (GTimeZone *tz, gint64 moment)
   return g_date_time_format (local, "%H:%M");
 }
 
+/* When allowed hours next begin. The verdict's next change may be only the
+ * start of a new policy day, so step through the changes until one lies
+ * inside allowed hours; 0 if none does within a week's worth of changes. */
+static gint64
+next_allowed_start (const PdConfig *config, const PdChild *child, const PdUsage *usage,
+                    gint64 from, GTimeZone *tz)
+{
+  gint64 moment = from;
+
+  for (guint i = 0; i < 64 && moment != 0; i++)
+    {
+      PdVerdict later;
+
+      if (pd_in_allowed_hours (child, tz, moment))
+        return moment;
+      pd_evaluate (&config->daemon, child, usage, moment, tz, &later);
+      if (later.next_change <= moment)
+        return 0;
+      moment = later.next_change;
+    }
+  return 0;
+}
+
+/* "allowed again from 07:00", naming the weekday when that is not today. */
+static void
+explain_outside_hours (const PdConfig *config, const PdChild *child, const PdUsage *usage,
+                       const PdVerdict *verdict, GDateTime *local, GTimeZone *tz)
+{
+  gint64 start = next_allowed_start (config, child, usage, verdict->next_change, tz);
+  g_autoptr (GDateTime) start_utc = NULL;
+  g_autoptr (GDateTime) start_local = NULL;
+  g_autofree char *clock = NULL;
+
+  if (start == 0)
+    {
+      printf ("outside allowed hours, and none are ahead\n");
+      return;
+    }
+  start_utc = g_date_time_new_from_unix_utc (start);
+  start_local = g_date_time_to_timezone (start_utc, tz);
+  clock = g_date_time_format (start_local, "%H:%M");
+  if (g_date_time_get_day_of_year (start_local) == g_date_time_get_day_of_year (local) &&
+      g_date_time_get_year (start_local) == g_date_time_get_year (local))
+    printf ("outside allowed hours; allowed again from %s\n", clock);
+  else
+    printf ("outside allowed hours; allowed again from %s on %s\n", clock,
+            weekday_names[g_date_time_get_day_of_week (start_local) - 1]);
+}
+
 static void
 explain_child (const PdConfig *config, const PdChild *child, gint64 now, gint64 used, GTimeZone *tz)
 {
@@ -51,15 +100,13 @@ explain_child (const PdConfig *config, const PdChild *child, gint64 now, gint64 
   g_autofree char *date = g_date_time_format (local, "%Y-%m-%d");
   g_autofree char *left = NULL;
   g_autofree char *until = NULL;
-  g_autofree char *next = NULL;
 
   pd_evaluate (&config->daemon, child, &usage, now, tz, &verdict);
-  next = clock_at (tz, verdict.next_change);
   printf ("%s at %s on %s %s: ", child->name, moment,
           weekday_names[g_date_time_get_day_of_week (local) - 1], date);
   if (!verdict.in_allowed_hours)
     {
-      printf ("outside allowed hours; allowed again from %s\n", next);
+      explain_outside_hours (config, child, &usage, &verdict, local, tz);
       return;
     }
   if (verdict.remaining_today == PD_UNLIMITED)

@@ -9,17 +9,52 @@
 
 #include "client/parentctl.h"
 
-static const char usage_text[] =
-  "Usage: parentctl [OPTIONS] COMMAND [ARGS...]\n"
-  "\n"
-  "Commands:\n"
-  "  check-config [FILE]     Validate the configuration offline (no daemon needed)\n"
-  "      --at \"YYYY-MM-DD HH:MM\"  also show what the policy says at that moment\n"
-  "      --used DURATION          screen time already used that day (with --at)\n"
-  "\n"
-  "Options:\n"
-  "  -h, --help              Show this help\n"
-  "      --version           Show the version\n";
+PctlOptions pctl_options;
+
+typedef struct {
+  const char *name;
+  int (*run) (int argc, char **argv);
+  const char *synopsis;
+  const char *summary;
+} Command;
+
+static int run_check_config (int argc, char **argv);
+
+static const Command commands[] = {
+  { "status", pctl_cmd_status, "[USER]", "Time used and left today" },
+  { "list", pctl_cmd_list, "", "The children, one a line" },
+  { "grant", pctl_cmd_grant, "USER DURATION", "Give extra time today (-15m takes it away)" },
+  { "lock", pctl_cmd_lock, "USER DURATION", "Lock a child out now, for that long" },
+  { "unlock", pctl_cmd_unlock, "USER", "End a lock-out" },
+  { "request", pctl_cmd_request, "DURATION [REASON]", "Ask a parent for more time (children)" },
+  { "requests", pctl_cmd_requests, "", "Pending and recent requests" },
+  { "approve", pctl_cmd_approve, "ID [DURATION]", "Approve a request (optionally with another amount)" },
+  { "deny", pctl_cmd_deny, "ID", "Deny a request" },
+  { "reload", pctl_cmd_reload, "", "Make the daemon re-read its configuration" },
+  { "check-config", run_check_config, "[FILE]", "Validate the configuration offline" },
+};
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "Usage: parentctl [OPTIONS] [COMMAND [ARGS...]]\n\nCommands:\n");
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      g_autofree char *head = g_strdup_printf ("%s %s", commands[i].name, commands[i].synopsis);
+      fprintf (out, "  %-28s %s\n", head, commands[i].summary);
+    }
+  fprintf (out, "\nWithout a command, parentctl shows the status.\n"
+                "\nOptions:\n"
+                "  --json              Print one JSON document (read commands)\n"
+                "  --no-ask-password   Do not let polkit ask for a password\n"
+                "  --no-legend         Print tables without their header\n"
+                "  --no-pager          Do not pipe output into a pager\n"
+                "  --days N            How many days 'usage' and 'purchases' cover\n"
+                "  -h, --help          Show this help\n"
+                "  --version           Show the version\n"
+                "\ncheck-config takes --at \"YYYY-MM-DD HH:MM\" and --used DURATION to show\n"
+                "what the policy says at a moment. See parentctl(1).\n");
+}
 
 int
 pctl_usage_error (const char *format, ...)
@@ -32,20 +67,6 @@ pctl_usage_error (const char *format, ...)
   va_end (args);
   fprintf (stderr, "parentctl: %s\nTry 'parentctl --help'.\n", message);
   return PCTL_EXIT_USAGE;
-}
-
-char *
-pctl_format_duration_words (gint64 seconds)
-{
-  gint64 s = seconds < 0 ? -seconds : seconds;
-  const char *sign = seconds < 0 ? "-" : "";
-
-  if (s >= 3600)
-    return g_strdup_printf ("%s%" G_GINT64_FORMAT " h %02" G_GINT64_FORMAT " min", sign, s / 3600,
-                            (s % 3600) / 60);
-  if (s >= 60)
-    return g_strdup_printf ("%s%" G_GINT64_FORMAT " min", sign, s / 60);
-  return g_strdup_printf ("%s%" G_GINT64_FORMAT " s", sign, s);
 }
 
 static int
@@ -72,22 +93,81 @@ run_check_config (int argc, char **argv)
   return pctl_check_config (argc == 2 ? argv[1] : NULL, at, used);
 }
 
+/* Takes the global options out of argv wherever they stand; what is left
+ * is the command and its arguments. Single-dash words stay: "-15m" is a
+ * duration. check-config parses its own options. */
+static gboolean
+take_global_options (int *argc, char **argv, gboolean *help, gboolean *version)
+{
+  int out = 1;
+  gboolean check_config = FALSE;
+
+  for (int i = 1; i < *argc; i++)
+    {
+      const char *arg = argv[i];
+
+      check_config |= out == 1 && strcmp (arg, "check-config") == 0;
+      if (strcmp (arg, "--json") == 0)
+        pctl_options.json = TRUE;
+      else if (strcmp (arg, "--no-ask-password") == 0)
+        pctl_options.no_ask_password = TRUE;
+      else if (strcmp (arg, "--no-legend") == 0)
+        pctl_options.no_legend = TRUE;
+      else if (strcmp (arg, "--no-pager") == 0)
+        pctl_options.no_pager = TRUE;
+      else if (strcmp (arg, "--help") == 0 || strcmp (arg, "-h") == 0)
+        *help = TRUE;
+      else if (strcmp (arg, "--version") == 0)
+        *version = TRUE;
+      else if (strcmp (arg, "--days") == 0 || g_str_has_prefix (arg, "--days="))
+        {
+          const char *value = arg[6] == '=' ? arg + 7 : (i + 1 < *argc ? argv[++i] : "");
+          guint64 days;
+
+          if (!g_ascii_string_to_unsigned (value, 10, 1, 3650, &days, NULL))
+            {
+              pctl_usage_error ("--days takes a number of days from 1 to 3650");
+              return FALSE;
+            }
+          pctl_options.days = (guint) days;
+        }
+      else if (g_str_has_prefix (arg, "--") && !check_config)
+        {
+          pctl_usage_error ("unknown option '%s'", arg);
+          return FALSE;
+        }
+      else
+        argv[out++] = argv[i];
+    }
+  *argc = out;
+  argv[out] = NULL;
+  return TRUE;
+}
+
 int
 main (int argc, char **argv)
 {
+  gboolean help = FALSE, version = FALSE;
+
   setlocale (LC_ALL, "");
 
-  if (argc < 2 || strcmp (argv[1], "-h") == 0 || strcmp (argv[1], "--help") == 0)
+  if (!take_global_options (&argc, argv, &help, &version))
+    return PCTL_EXIT_USAGE;
+  if (help)
     {
-      fputs (usage_text, argc < 2 ? stderr : stdout);
-      return argc < 2 ? PCTL_EXIT_USAGE : PCTL_EXIT_OK;
+      print_usage (stdout);
+      return PCTL_EXIT_OK;
     }
-  if (strcmp (argv[1], "--version") == 0)
+  if (version)
     {
       printf ("parentctl %s\n", PACKAGE_VERSION);
       return PCTL_EXIT_OK;
     }
-  if (strcmp (argv[1], "check-config") == 0)
-    return run_check_config (argc - 1, argv + 1);
+  if (argc < 2)
+    return pctl_cmd_status (1, (char *[]) { (char *) "status", NULL });
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (argv[1], commands[i].name) == 0)
+      return commands[i].run (argc - 1, argv + 1);
   return pctl_usage_error ("unknown command '%s'", argv[1]);
 }
