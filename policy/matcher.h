@@ -58,7 +58,8 @@ gsize pd_url_redact (const char *url, char *buf, gsize buflen);
  * whole of /proc/PID/cgroup: "app-gnome-org.foo.Bar-1234.scope" gives
  * "org.foo.Bar", as do "app-flatpak-org.foo.Bar-5678.scope",
  * "app-org.foo.Bar-1.scope", "app-org.foo.Bar@abc.service" and
- * "snap.foo.foo-1234.scope" ("foo"). Writes into buf; FALSE when there is none. */
+ * "snap.foo.foo-1234.scope" ("foo"). Writes into buf; FALSE when there is
+ * none, or when it does not fit (a cut ID could match the wrong pattern). */
 gboolean pd_app_id_from_cgroup (const char *cgroup, char *buf, gsize buflen);
 
 G_END_DECLS
