@@ -73,6 +73,12 @@ void pd_day_record_add_app (PdDayRecord *day, const char *app, gint64 seconds);
  * created before cutoff. */
 void pd_state_prune (PdState *state, const char *oldest_date, gint64 cutoff);
 
+/* A pending request with a given id, for store.c to rebuild saved ones;
+ * everyone else uses pd_state_add_request, which assigns the id. */
+PdRequest *pd_request_new (guint64 id, uid_t uid, PdRequestKind kind, gint64 created);
+void pd_request_free (PdRequest *request);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdRequest, pd_request_free)
+
 PdRequest *pd_state_add_request (PdState *state, uid_t uid, PdRequestKind kind, gint64 now);
 PdRequest *pd_state_find_request (const PdState *state, guint64 id);
 

@@ -479,13 +479,31 @@ known_key (const char *const *keys, const char *base)
   return g_strv_contains (keys, base);
 }
 
+/* The section a key belongs to, when it is not the one it stands in. */
+static const char *
+home_of_key (const char *base)
+{
+  if (g_strv_contains (daemon_keys, base))
+    return "[daemon]";
+  if (g_strv_contains (child_keys, base))
+    return "[child NAME]";
+  if (g_strv_contains (rule_keys, base))
+    return "[app NAME] or [purchase NAME]";
+  return NULL;
+}
+
 static void
 unknown_key (PdLoader *loader, PdSection *source, const PdEntry *entry, const char *base,
              const char *const *keys)
 {
   const char *suggestion = pd_suggest (base, keys);
+  const char *home = home_of_key (base);
 
-  if (g_strv_contains (keys, base))
+  if (!g_strv_contains (keys, base) && home != NULL)
+    pd_loader_error (loader, source->file, entry->line,
+                     "'%s' does not belong in [%s]; it goes in %s", entry->key,
+                     source->section_id, home);
+  else if (g_strv_contains (keys, base))
     pd_loader_error (loader, source->file, entry->line,
                      "%s: '%s' has no per-day form; only daily_limit, allowed_hours and "
                      "app_limit do", entry->key, base);
@@ -573,6 +591,8 @@ pd_apply_entry (PdLoader *loader, PdSection *source, const PdEntry *entry)
           return;
         }
       ok = apply_match (source->rule, source, entry, &error);
+      if (!ok)
+        g_hash_table_add (loader->bad_rules, source->rule);
       break;
     default:
       g_return_if_reached ();
@@ -706,7 +726,7 @@ pd_resolve_references (PdLoader *loader)
       for (guint i = 0; i < rules->len; i++)
         {
           const PdRule *rule = g_ptr_array_index (rules, i);
-          if (rule->patterns->len == 0)
+          if (rule->patterns->len == 0 && !g_hash_table_contains (loader->bad_rules, rule))
             pd_loader_error (loader, rule->file, rule->line,
                              "[%s %s] has no patterns; add a line such as 'match = comm:NAME'",
                              k == 0 ? "app" : "purchase", rule->name);

@@ -32,6 +32,7 @@ struct _PdLoader {
   PdConfig *config;       /* (owned) being built */
   GPtrArray *errors;      /* (owned) (element-type utf8) "FILE:LINE: message" */
   GPtrArray *children;    /* (owned) (element-type PdChildBuild) */
+  GHashTable *bad_rules;  /* (owned) rules with a rejected match line: "no patterns" would only repeat it */
 };
 
 /* The parse position within one source, as keys.c needs it: the file and

@@ -62,6 +62,7 @@ pd_loader_new (PdUserLookup lookup_user, gpointer lookup_data)
   loader->config = pd_config_new ();
   loader->errors = g_ptr_array_new_with_free_func (g_free);
   loader->children = g_ptr_array_new_with_free_func (pd_child_build_free);
+  loader->bad_rules = g_hash_table_new (NULL, NULL);
   return loader;
 }
 
@@ -73,6 +74,7 @@ pd_loader_free (PdLoader *loader)
   pd_config_free (loader->config);
   g_ptr_array_unref (loader->errors);
   g_ptr_array_unref (loader->children);
+  g_hash_table_unref (loader->bad_rules);
   g_free (loader);
 }
 
@@ -86,7 +88,7 @@ typedef struct {
   gsize pos;
   guint line;                 /* the physical line the reader handed out last */
   gboolean line_indented;
-  gboolean key_in_section;    /* inih treats an indented line as a continuation */
+  gboolean continuing;        /* an indented line now continues the last value */
   GPtrArray *long_values;     /* (element-type utf8) values of over-long lines */
   PdEntry pending;            /* a key whose value may continue on the next lines */
   GString *pending_value;
@@ -128,7 +130,7 @@ begin_section (SourceParse *parse, const char *header)
   src->child = NULL;
   src->rule = NULL;
   src->section_line = parse->line;
-  parse->key_in_section = FALSE;
+  parse->continuing = FALSE;
 
   if (name != NULL)
     {
@@ -194,7 +196,7 @@ shorten_long_line (SourceParse *parse, const char *line, gsize len, char *out, i
   const char *delimiter = strpbrk (start, "=:");
   guint index = parse->long_values->len;
 
-  if (start > line && parse->key_in_section)
+  if (start > line && parse->continuing)
     {
       g_ptr_array_add (parse->long_values, g_strndup (start, len - (gsize) (start - line)));
       g_snprintf (out, (gsize) num, "  %c%u", LONG_VALUE_MARK, index);
@@ -211,12 +213,23 @@ shorten_long_line (SourceParse *parse, const char *line, gsize len, char *out, i
   g_snprintf (out, (gsize) num, "%.*s= %c%u", (int) (delimiter - line), line, LONG_VALUE_MARK, index);
 }
 
+/* "daily_limit = 1h": a word of key characters, then '='. A pattern never
+ * looks like that: it starts with "KIND:". */
+static gboolean
+looks_like_key (const char *text)
+{
+  gsize n = strspn (text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+
+  return n > 0 && text[n + strspn (text + n, " \t")] == '=';
+}
+
 static char *
 read_line (char *str, int num, void *stream)
 {
   SourceParse *parse = stream;
   const char *begin, *newline;
-  gsize len;
+  gsize len, indent;
+  gboolean stray_indent = FALSE;
   const char *start;
 
   if (parse->pos >= parse->len)
@@ -242,6 +255,19 @@ read_line (char *str, int num, void *stream)
       return str;
     }
 
+  indent = 0;
+  while (indent < len && (begin[indent] == ' ' || begin[indent] == '\t'))
+    indent++;
+  if (indent == len)
+    parse->continuing = FALSE;     /* a blank line ends a value */
+  else if (indent > 0 && !parse->continuing)
+    {
+      /* inih would still continue the value before the blank line; it gets
+       * the line unindented, so that it stands on its own. */
+      begin += indent, len -= indent;
+      stray_indent = TRUE;
+    }
+
   if (len < (gsize) LONG_LINE)
     {
       memcpy (str, begin, len);
@@ -257,8 +283,19 @@ read_line (char *str, int num, void *stream)
   parse->line_indented = start > str;
   if (*start == '\0' || *start == ';' || *start == '#')
     return str;
-  if (parse->line_indented && parse->key_in_section)
-    return str;
+  if (parse->line_indented && parse->continuing)
+    {
+      if (looks_like_key (start))
+        {
+          pd_loader_error (parse->loader, parse->source.file, parse->line,
+                           "this indented line would continue the value of '%s' (line %u); "
+                           "remove the indentation to make it a key of its own",
+                           parse->pending.key != NULL ? parse->pending.key : "?",
+                           parse->pending.key != NULL ? parse->pending.line : 0);
+          str[0] = '\0';
+        }
+      return str;
+    }
   if (*start == '[')
     {
       char *end = strchr (start, ']');
@@ -275,14 +312,16 @@ read_line (char *str, int num, void *stream)
       *end = ']';
       return str;
     }
-  if (!line_has_delimiter (start))
+  if (!line_has_delimiter (start) || (stray_indent && !looks_like_key (start)))
     {
       pd_loader_error (parse->loader, parse->source.file, parse->line,
-                       "expected 'key = value', a [section] or a comment");
+                       stray_indent ? "this indented line continues nothing: a blank line, a "
+                                      "section header or the start of the file comes before it"
+                                    : "expected 'key = value', a [section] or a comment");
       str[0] = '\0';
       return str;
     }
-  parse->key_in_section = TRUE;
+  parse->continuing = TRUE;
   return str;
 }
 
@@ -414,7 +453,8 @@ pd_loader_finish (PdLoader *loader, GStrv *out_errors)
       if (out_errors != NULL)
         {
           g_ptr_array_add (loader->errors, NULL);
-          *out_errors = (GStrv) g_ptr_array_steal (loader->errors, NULL);
+          /* The strings go to the caller; the array itself is freed. */
+          *out_errors = (GStrv) g_ptr_array_free (loader->errors, FALSE);
           loader->errors = g_ptr_array_new_with_free_func (g_free);
         }
       return NULL;
@@ -508,6 +548,10 @@ pd_config_load (const PdLoadPaths *paths, GStrv *out_errors)
 
   loader = pd_loader_new (paths->lookup_user, paths->lookup_data);
 
+  /* Rule sets first, so that the administrator's files have the last
+   * word: a drop-in can add to or clear a shipped app. */
+  add_rule_sets (loader, paths);
+
   /* A missing main file is an empty configuration: children may all live in
    * drop-ins. Any other failure to read it is an error. */
   if (paths->config_file != NULL && g_file_test (paths->config_file, G_FILE_TEST_EXISTS))
@@ -519,8 +563,6 @@ pd_config_load (const PdLoadPaths *paths, GStrv *out_errors)
       g_autofree char *path = g_build_filename (paths->dropin_dir, g_ptr_array_index (dropins, i), NULL);
       pd_loader_add_file (loader, path, PD_SOURCE_CONFIG);
     }
-
-  add_rule_sets (loader, paths);
   return pd_loader_finish (loader, out_errors);
 }
 

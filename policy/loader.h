@@ -40,10 +40,10 @@ typedef struct {
   gpointer lookup_data;
 } PdLoadPaths;
 
-/* The whole configuration: the main file (a missing one is an empty
- * configuration), drop-ins in lexical order, then the rule sets, where an
- * admin file of the same name replaces a shipped one and a symlink to
- * /dev/null masks it. */
+/* The whole configuration: the rule sets, where an admin file of the same
+ * name replaces a shipped one and a symlink to /dev/null masks it; then
+ * the main file (a missing one is an empty configuration); then the
+ * drop-ins in lexical order. Later sources override earlier ones. */
 PdConfig *pd_config_load (const PdLoadPaths *paths, GStrv *out_errors);
 
 /* The errors one a line, then "configuration rejected: N errors". */

@@ -183,6 +183,12 @@ static const ErrorCase error_cases[] = {
     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa*\n"
     "[child alice]\nbogus = 1\n",
     "test.conf:4: unknown key 'bogus' in [child alice]" },
+  { "key-in-wrong-section", "[child alice]\ngrace = 1m\n",
+    "test.conf:2: 'grace' does not belong in [child alice]; it goes in [daemon]" },
+  { "indented-key", "[child alice]\ndaily_limit = 1h\n  allowed_hours = always\n",
+    "test.conf:3: this indented line would continue the value of 'daily_limit' (line 2); remove the indentation to make it a key of its own" },
+  { "continuation-after-blank", "[app x]\nmatch = comm:a\n\n   comm:b\n",
+    "test.conf:4: this indented line continues nothing: a blank line, a section header or the start of the file comes before it" },
   { "control-character", "[daemon]\ngrace = 1m\x01\n",
     "test.conf:2: control character in line" },
   { "long-section-header",
@@ -222,12 +228,12 @@ test_all_errors_reported (void)
   g_autoptr (PdConfig) config = load_sources (texts, &errors);
 
   g_assert_null (config);
-  g_assert_cmpuint (g_strv_length (errors), ==, 5);
+  /* [app q] has no patterns, but saying so would only repeat line 8. */
+  g_assert_cmpuint (g_strv_length (errors), ==, 4);
   g_assert_true (g_str_has_prefix (errors[0], "test.conf:2: grace: "));
   g_assert_true (g_str_has_prefix (errors[1], "test.conf:5: on_limit: "));
   g_assert_true (g_str_has_prefix (errors[2], "test.conf:8: match: "));
   g_assert_true (g_str_has_prefix (errors[3], "test.conf:6: unknown app 'zzz'"));
-  g_assert_true (g_str_has_prefix (errors[4], "test.conf:7: [app q] has no patterns"));
 }
 
 static void
@@ -497,6 +503,17 @@ test_long_continuation_line (void)
   g_assert_cmpstr (pattern (config, "long", 20)->glob, ==, "*some-long-argument-19*");
 }
 
+/* A blank line ends a value; an indented key after it stands on its own. */
+static void
+test_blank_line_ends_value (void)
+{
+  g_autoptr (PdConfig) config = load_ok ("[app x]\nmatch = comm:a,\n   comm:b\n\n"
+                                         "[child alice]\ndaily_limit = 1h\n\n   on_limit = logout\n");
+
+  g_assert_cmpuint (((PdRule *) g_ptr_array_index (config->apps, pd_config_find_app (config, "x")))->patterns->len, ==, 2);
+  g_assert_cmpint (child (config, "alice")->on_limit, ==, PD_ON_LIMIT_LOGOUT);
+}
+
 static void
 test_line_endings_and_bom (void)
 {
@@ -619,7 +636,9 @@ test_load_directories (void)
   g_assert_cmpint (g_mkdir_with_parents (shipped, 0700), ==, 0);
   main_file = write_file (etc, "parentd.conf", "[child alice]\ndaily_limit = 1h\nblocked_apps = games\n");
   g_free (write_file (dropins, "20-later.conf", "[child alice]\ndaily_limit = 3h\n"));
-  g_free (write_file (dropins, "10-earlier.conf", "[child alice]\ndaily_limit = 2h\n"));
+  g_free (write_file (dropins, "10-earlier.conf", "[child alice]\ndaily_limit = 2h\n"
+                                                  "[app extra-game]\nmatch = comm:extra\n"));
+  g_free (write_file (dropins, "30-mine.conf", "[app games]\nmatch =\nmatch = comm:mine\n"));
   g_free (write_file (dropins, "ignored.txt", "this is not read\n"));
   g_free (write_file (shipped, "games.conf", "[app games]\nmatch = comm:shipped\n"));
   g_free (write_file (shipped, "chat.conf", "[app chat]\nmatch = comm:chat\n"));
@@ -633,10 +652,15 @@ test_load_directories (void)
   g_assert_nonnull (config);
   g_assert_cmpint (child (config, "alice")->daily_limit[0], ==, 3 * 3600);
   g_assert_cmpint (pd_config_find_app (config, "chat"), ==, -1);      /* masked */
-  g_assert_cmpstr (pattern (config, "games", 0)->glob, ==, "admin");   /* replaced */
+  /* The admin's file replaced the shipped one, and a drop-in, read after
+   * every rule set, cleared it and set its own pattern. */
+  g_assert_cmpstr (pattern (config, "games", 0)->glob, ==, "mine");
   g_assert_cmpuint (((PdRule *) g_ptr_array_index (config->apps, 0))->patterns->len, ==, 1);
+  g_assert_cmpint (pd_config_find_app (config, "extra-game"), >=, 0);
   g_assert_cmpint (pd_config_find_purchase (config, "shop"), ==, 0);   /* admin-only file */
-  g_assert_cmpuint (config->sources->len, ==, 5);
+  g_assert_cmpuint (config->sources->len, ==, 6);
+  g_assert_cmpint (((PdSource *) g_ptr_array_index (config->sources, 0))->kind, ==, PD_SOURCE_RULES);
+  g_assert_cmpint (((PdSource *) g_ptr_array_index (config->sources, 5))->kind, ==, PD_SOURCE_CONFIG);
 
   /* A missing main file is an empty configuration. */
   g_clear_pointer (&config, pd_config_free);
@@ -717,6 +741,7 @@ main (int argc, char **argv)
   g_test_add_func ("/loader/lines/long", test_long_line);
   g_test_add_func ("/loader/lines/long-continuation", test_long_continuation_line);
   g_test_add_func ("/loader/lines/endings-and-bom", test_line_endings_and_bom);
+  g_test_add_func ("/loader/lines/blank-line-ends-value", test_blank_line_ends_value);
   g_test_add_func ("/loader/sources/drop-ins-override", test_dropins_override);
   g_test_add_func ("/loader/sources/specific-survives", test_more_specific_survives_later_plain);
   g_test_add_func ("/loader/sources/directories", test_load_directories);
