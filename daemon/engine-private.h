@@ -46,6 +46,7 @@ struct _PdEngine {
   guint request_timer;        /* the next request expiry */
   guint clock_watch;
   gboolean save_failing;
+  char today[11];             /* the policy day history was last pruned for */
 };
 
 PdRuntime *pd_engine_runtime (PdEngine *engine, uid_t uid);

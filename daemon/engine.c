@@ -20,6 +20,7 @@
 #define SAVE_RETRY_SECONDS 30
 
 static void schedule_checkpoint (PdEngine *engine);
+static void prune (PdEngine *engine);
 
 /* --- runtime ------------------------------------------------------------- */
 
@@ -179,6 +180,7 @@ act (PdEngine *engine, PdRuntime *rt, const PdVerdict *v)
   if (!rt->acting)
     {
       rt->acting = TRUE;
+      pd_engine_save_now (engine);
       pd_event (G_LOG_LEVEL_MESSAGE, PD_MESSAGE_LIMIT_REACHED, "PARENTD_CHILD", child->name,
                 "PARENTD_LIMIT", limit_kind (v->state), "PARENTD_ACTION", action,
                 "MESSAGE", "%s reached the %s limit; action: %s", child->name,
@@ -268,6 +270,7 @@ pd_engine_check (PdEngine *engine, PdRuntime *rt)
   gint64 used, bonus;
 
   credit (engine, rt, now);
+  prune (engine);
   rt->counting = pd_sessions_counting (engine->sessions, rt->uid);
   if (rt->counting != was_counting)
     g_debug ("%s %s counting", rt->policy->name, rt->counting ? "starts" : "stops");
@@ -611,13 +614,18 @@ on_clock_jump (gpointer data)
   pd_engine_save_now (engine);
 }
 
+/* Drops history older than history_days, once per policy day. */
 static void
 prune (PdEngine *engine)
 {
   gint64 now = pd_clock_wall ();
   gint64 keep = (gint64) engine->config->daemon.history_days * 24 * 3600;
-  PdDay oldest;
+  PdDay today, oldest;
 
+  pd_day_at (&engine->config->daemon, engine->tz, now, &today);
+  if (strcmp (today.date, engine->today) == 0)
+    return;
+  g_strlcpy (engine->today, today.date, sizeof engine->today);
   pd_day_at (&engine->config->daemon, engine->tz, now - keep, &oldest);
   pd_state_prune (engine->state, oldest.date, now - keep);
 }
