@@ -54,7 +54,7 @@ pd_requests_file_time (PdState *state, uid_t uid, gint64 seconds, const char *re
                    pending);
       return NULL;
     }
-  if (now - last < PD_REQUESTS_MIN_INTERVAL)
+  if (last != G_MININT64 && now - last < PD_REQUESTS_MIN_INTERVAL)
     {
       g_set_error (error, PD_ERROR, PD_ERROR_TOO_MANY_REQUESTS,
                    "You asked less than a minute ago; try again in %" G_GINT64_FORMAT " seconds",
