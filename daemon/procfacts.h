@@ -1,0 +1,53 @@
+/* procfacts.c reads what the matcher needs to know about a process from
+ * /proc, into fixed buffers (no allocation on the exec path), and sees
+ * through the tricks that hide a program: a renamed copy (recognised by
+ * file identity: size and a content hash, cached per device, inode and
+ * mtime), a deleted or replaced binary, a program started through the
+ * dynamic loader or an interpreter (the real program is in argv). */
+#pragma once
+
+#include <glib.h>
+#include <sys/types.h>
+
+#include "policy/matcher.h"
+
+G_BEGIN_DECLS
+
+#define PD_FACTS_PATH_MAX 4096
+#define PD_FACTS_ARGS_MAX 8192
+
+/* The facts of one process, in place. Reused from exec to exec. */
+typedef struct {
+  PdProcessFacts facts;            /* points into the buffers below */
+  char exe[PD_FACTS_PATH_MAX];
+  char comm[32];
+  char args[PD_FACTS_ARGS_MAX];    /* NUL-separated, possibly cut */
+  char cmdline[PD_FACTS_ARGS_MAX];
+  char app_id[256];
+  char flatpak_id[256];
+  /* The program an interpreter or ld.so was asked to run (argv), resolved
+   * against the process's working directory; empty if none. */
+  char program[PD_FACTS_PATH_MAX];
+} PdFactsBuffer;
+
+/* Reads exe, comm, argv, cgroup (app ID) and the Flatpak ID of pid. FALSE
+ * when the process vanished meanwhile (normal for short-lived ones). */
+gboolean pd_facts_read (pid_t pid, PdFactsBuffer *out);
+
+/* The identity of the executables the configuration names: each literal
+ * exe: path (and each file an exe: glob matches when the set is built),
+ * as (size, hash) -> app indices. */
+typedef struct _PdIdentities PdIdentities;
+
+PdIdentities *pd_identities_new (const PdConfig *config);
+void pd_identities_free (PdIdentities *identities);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdIdentities, pd_identities_free)
+
+/* Adds to out (an app index list, as PdMatch) the apps whose known binary
+ * has the same identity as the file behind /proc/PID/exe, or as the
+ * program an interpreter or ld.so runs. Files are hashed only when their
+ * size matches a known binary, and once per (device, inode, mtime). */
+void pd_identities_match (PdIdentities *identities, pid_t pid, const PdFactsBuffer *facts,
+                          PdMatch *out);
+
+G_END_DECLS
