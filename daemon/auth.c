@@ -25,6 +25,11 @@ typedef enum {
  * every call. It bounds the match rules parentd holds on the bus. */
 #define MAX_CACHED_CALLERS 256
 
+/* A yes to org.parentd1.view is believed this long for the same caller, so
+ * that a parent's frontend reading properties does not cost a polkit round
+ * trip per read. Only reading is cached; every change asks polkit. */
+#define VIEW_CACHE_USEC (10 * G_USEC_PER_SEC)
+
 /* A caller's uid, and the match rule that says when the caller leaves.
  * Unique names are never reused on a bus, so an entry can only go stale by
  * leaking, never by naming someone else. */
@@ -33,6 +38,7 @@ typedef struct {
   guint subscription;
   gboolean known;               /* uid is filled in */
   guint32 uid;
+  gint64 view_until;            /* monotonic µs: view granted until then */
 } Caller;
 
 static void
@@ -268,6 +274,7 @@ pd_auth_get_uid_finish (PdAuth *auth, GAsyncResult *result, uid_t *out_uid, GErr
 
 typedef struct {
   PdAuth *auth;                 /* (owned) a reference */
+  char *sender;                 /* (owned) */
   char *action;                 /* (owned) */
   gboolean interactive;
   guint timeout_ms;
@@ -279,6 +286,7 @@ check_data_free (gpointer data)
   CheckData *check = data;
 
   auth_unref (check->auth);
+  g_free (check->sender);
   g_free (check->action);
   g_free (check);
 }
@@ -368,6 +376,11 @@ checked_authorization (GObject *source, GAsyncResult *result, gpointer user_data
   g_variant_get (reply, "((bb@a{ss}))", &authorized, &challenge, NULL);
   if (authorized)
     {
+      Caller *caller = check->auth->callers != NULL
+                         ? g_hash_table_lookup (check->auth->callers, check->sender) : NULL;
+
+      if (caller != NULL && strcmp (check->action, PD_ACTION_VIEW) == 0)
+        caller->view_until = g_get_monotonic_time () + VIEW_CACHE_USEC;
       g_task_return_boolean (task, TRUE);
       return;
     }
@@ -402,8 +415,19 @@ pd_auth_check (PdAuth *auth, const char *sender, const char *action, gboolean in
                                "Access denied: the caller has no unique bus name");
       return;
     }
+  if (strcmp (action, PD_ACTION_VIEW) == 0)
+    {
+      Caller *caller = g_hash_table_lookup (auth->callers, sender);
+
+      if (caller != NULL && caller->view_until > g_get_monotonic_time ())
+        {
+          g_task_return_boolean (task, TRUE);
+          return;
+        }
+    }
   check = g_new0 (CheckData, 1);
   check->auth = auth_ref (auth);
+  check->sender = g_strdup (sender);
   check->action = g_strdup (action);
   check->interactive = interactive;
   check->timeout_ms = interactive ? auth->interactive_timeout_ms : auth->timeout_ms;

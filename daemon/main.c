@@ -280,8 +280,10 @@ run (const Options *options)
   g_unix_signal_add (SIGTERM, on_terminate, &daemon);
   g_unix_signal_add (SIGINT, on_terminate, &daemon);
   g_unix_signal_add (SIGHUP, on_reload, &daemon);
+  /* In whole seconds, so that GLib wakes us for it together with the
+   * 15-second checkpoint rather than on a tick of its own. */
   if (sd_watchdog_enabled (0, &watchdog_usec) > 0 && watchdog_usec > 0)
-    g_timeout_add ((guint) (watchdog_usec / 2000), on_watchdog, NULL);
+    g_timeout_add_seconds ((guint) MAX (watchdog_usec / 2 / G_USEC_PER_SEC, 1), on_watchdog, NULL);
 
   name_id = g_bus_own_name_on_connection (connection, BUS_NAME,
                                           G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT |
