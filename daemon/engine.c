@@ -345,6 +345,8 @@ on_checkpoint (gpointer data)
   pd_engine_check_all (engine);
   pd_engine_save_now (engine);
   schedule_checkpoint (engine);
+  if (engine->events.checkpoint != NULL)
+    engine->events.checkpoint (engine->events.user_data);
   return G_SOURCE_REMOVE;
 }
 

@@ -24,6 +24,9 @@ typedef struct {
   void (*requests_changed) (gpointer user_data);
   /* The set of children or ConfigErrors changed (a reload). */
   void (*config_changed) (gpointer user_data);
+  /* The periodic checkpoint ran (main.c pings the watchdog then, so that
+   * the two share a wakeup). */
+  void (*checkpoint) (gpointer user_data);
   gpointer user_data;
 } PdEngineEvents;
 

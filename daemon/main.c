@@ -117,6 +117,8 @@ typedef struct {
   PdEngine *engine;         /* (owned) */
   PdBus *bus;               /* (owned) */
   char *status;             /* (owned) last STATUS= sent */
+  guint watchdog;           /* the next watchdog ping */
+  guint watchdog_seconds;   /* 0: no watchdog */
   int exit_code;
 } Daemon;
 
@@ -195,11 +197,35 @@ on_reload (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+static gboolean on_watchdog (gpointer data);
+
+/* Pings systemd and pushes the next ping a full interval away: while the
+ * engine checkpoints (every 15 s when anyone counts) the pings ride on its
+ * wakeups, and the watchdog timer itself never fires. */
+static void
+ping_watchdog (Daemon *daemon)
+{
+  if (daemon->watchdog_seconds == 0)
+    return;
+  sd_notify (0, "WATCHDOG=1");
+  g_clear_handle_id (&daemon->watchdog, g_source_remove);
+  daemon->watchdog = g_timeout_add_seconds (daemon->watchdog_seconds, on_watchdog, daemon);
+}
+
 static gboolean
 on_watchdog (gpointer data)
 {
-  sd_notify (0, "WATCHDOG=1");
-  return G_SOURCE_CONTINUE;
+  Daemon *daemon = data;
+
+  daemon->watchdog = 0;
+  ping_watchdog (daemon);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_checkpoint (gpointer data)
+{
+  ping_watchdog (data);
 }
 
 static void
@@ -243,6 +269,7 @@ run (const Options *options)
     .child_signal = on_child_signal,
     .requests_changed = on_requests_changed,
     .config_changed = on_config_changed,
+    .checkpoint = on_checkpoint,
     .user_data = &daemon,
   };
   guint64 watchdog_usec = 0;
@@ -280,10 +307,13 @@ run (const Options *options)
   g_unix_signal_add (SIGTERM, on_terminate, &daemon);
   g_unix_signal_add (SIGINT, on_terminate, &daemon);
   g_unix_signal_add (SIGHUP, on_reload, &daemon);
-  /* In whole seconds, so that GLib wakes us for it together with the
-   * 15-second checkpoint rather than on a tick of its own. */
+  /* Two thirds of the watchdog interval: more often than systemd needs,
+   * less often than the checkpoint, which then carries the pings. */
   if (sd_watchdog_enabled (0, &watchdog_usec) > 0 && watchdog_usec > 0)
-    g_timeout_add_seconds ((guint) MAX (watchdog_usec / 2 / G_USEC_PER_SEC, 1), on_watchdog, NULL);
+    {
+      daemon.watchdog_seconds = (guint) MAX (watchdog_usec * 2 / 3 / G_USEC_PER_SEC, 1);
+      ping_watchdog (&daemon);
+    }
 
   name_id = g_bus_own_name_on_connection (connection, BUS_NAME,
                                           G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT |
@@ -292,6 +322,7 @@ run (const Options *options)
   g_main_loop_run (daemon.loop);
 
   g_bus_unown_name (name_id);
+  g_clear_handle_id (&daemon.watchdog, g_source_remove);
   g_clear_pointer (&daemon.bus, pd_bus_free);
   g_clear_pointer (&daemon.engine, pd_engine_free);
   g_main_loop_unref (daemon.loop);
