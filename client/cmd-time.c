@@ -143,7 +143,7 @@ pctl_cmd_requests (int argc, char **argv)
   guint64 id, created;
   guint32 uid;
   const char *kind, *state;
-  GVariant *details;
+  GVariant *raw_details;
   guint n = 0;
 
   if (argc > 1)
@@ -156,9 +156,9 @@ pctl_cmd_requests (int argc, char **argv)
   json_builder_set_member_name (b, "requests");
   json_builder_begin_array (b);
   g_variant_get (reply, "(a(tustsa{sv}))", &iter);
-  while (g_variant_iter_next (iter, "(tu&st&s@a{sv})", &id, &uid, &kind, &created, &state, &details))
+  while (g_variant_iter_next (iter, "(tu&st&s@a{sv})", &id, &uid, &kind, &created, &state, &raw_details))
     {
-      g_autoptr (GVariant) owned = details;
+      g_autoptr (GVariant) details = raw_details;
       const char *child = NULL, *reason = NULL, *rule = NULL, *app = NULL, *target = NULL;
       guint64 seconds = 0;
       gboolean has_seconds = g_variant_lookup (details, "seconds", "t", &seconds);

@@ -587,11 +587,12 @@ static void
 match_urls (PdScan *scan, const PdMatcher *matcher, const char *args, gsize args_len)
 {
   const PdIndex *index = &matcher->kinds[PD_MATCH_URL];
-  const char *end = args + args_len;
+  const char *end;
   const char *arg;
 
   if (args == NULL || index->n_patterns == 0)
     return;
+  end = args + args_len;
   for (arg = args; arg < end; )
     {
       const char *nul = memchr (arg, '\0', (gsize) (end - arg));

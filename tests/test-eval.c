@@ -834,7 +834,7 @@ test_bad_weekday (void)
 {
   PdChild *child = app_child_new ();
 
-  g_test_expect_message (NULL, G_LOG_LEVEL_CRITICAL, "*weekday*");
+  g_test_expect_message ("parentd", G_LOG_LEVEL_CRITICAL, "*weekday*");
   g_assert_cmpint (pd_evaluate_app (child, APP_GAMES, 0, PD_DAYS, NULL), ==, PD_APP_OK);
   g_test_assert_expected_messages ();
   child_free (child);
@@ -843,10 +843,10 @@ test_bad_weekday (void)
 static void
 test_bad_state (void)
 {
-  g_test_expect_message (NULL, G_LOG_LEVEL_CRITICAL, "*should not be reached*");
+  g_test_expect_message ("parentd", G_LOG_LEVEL_CRITICAL, "*should not be reached*");
   g_assert_null (pd_state_to_string ((PdChildState) 99));
   g_test_assert_expected_messages ();
-  g_test_expect_message (NULL, G_LOG_LEVEL_CRITICAL, "*should not be reached*");
+  g_test_expect_message ("parentd", G_LOG_LEVEL_CRITICAL, "*should not be reached*");
   g_assert_null (pd_app_state_to_string ((PdAppState) 99));
   g_test_assert_expected_messages ();
 }
@@ -859,7 +859,7 @@ test_bad_day_start (void)
   PdDay day = { .start = 7 };
 
   settings.day_starts_at = PD_MINUTES_PER_DAY;
-  g_test_expect_message (NULL, G_LOG_LEVEL_CRITICAL, "*day_starts_at*");
+  g_test_expect_message ("parentd", G_LOG_LEVEL_CRITICAL, "*day_starts_at*");
   pd_day_at (&settings, tz, 0, &day);
   g_test_assert_expected_messages ();
   g_assert_cmpint (day.start, ==, 7);
