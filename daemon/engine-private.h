@@ -46,6 +46,7 @@ struct _PdEngine {
   guint request_timer;        /* the next request expiry */
   guint clock_watch;
   gboolean save_failing;
+  gboolean config_saved;      /* the configuration in force is in the store */
   char today[11];             /* the policy day history was last pruned for */
 };
 

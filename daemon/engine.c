@@ -301,12 +301,30 @@ pd_engine_check_all (PdEngine *engine)
 
 /* --- saving ---------------------------------------------------------------- */
 
+/* The configuration in force goes to the store, so that a later start with
+ * a broken file can fall back to it; retried with the state until it
+ * succeeds. */
+static gboolean
+remember_config (PdEngine *engine)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (engine->config_saved)
+    return TRUE;
+  engine->config_saved = pd_store_save_config (engine->store, engine->config, &error);
+  if (!engine->config_saved)
+    g_warning ("Cannot save a copy of the configuration: %s; retrying with the state",
+               error->message);
+  return engine->config_saved;
+}
+
+
 gboolean
 pd_engine_save_now (PdEngine *engine)
 {
   g_autoptr (GError) error = NULL;
 
-  if (pd_store_save (engine->store, engine->state, &error))
+  if (pd_store_save (engine->store, engine->state, &error) && remember_config (engine))
     {
       if (engine->save_failing)
         g_message ("State saved again in %s", pd_store_dir (engine->store));
@@ -315,7 +333,7 @@ pd_engine_save_now (PdEngine *engine)
     }
   /* Keep running on what is in memory: stopping would end enforcement,
    * which is worse than losing history. Say it once, retry quietly. */
-  if (!engine->save_failing)
+  if (!engine->save_failing && error != NULL)
     pd_event (G_LOG_LEVEL_WARNING, PD_MESSAGE_STATE_UNSAVED, "MESSAGE",
               "Cannot save state: %s; keeping it in memory and retrying every %d s",
               error->message, SAVE_RETRY_SECONDS);
@@ -500,15 +518,6 @@ set_config_errors (PdEngine *engine, GStrv errors)
   engine->config_errors = errors != NULL ? errors : g_new0 (char *, 1);
 }
 
-static void
-remember_config (PdEngine *engine)
-{
-  g_autoptr (GError) error = NULL;
-
-  if (!pd_store_save_config (engine->store, engine->config, &error))
-    g_warning ("Cannot save a copy of the configuration: %s", error->message);
-}
-
 /* At start a broken configuration falls back to the last one that loaded;
  * a daemon that stopped enforcing over a typo would be a gift to a child. */
 static gboolean
@@ -524,7 +533,8 @@ load_initial_config (PdEngine *engine, GError **error)
   if (engine->config != NULL)
     {
       set_config_errors (engine, NULL);
-      remember_config (engine);
+      if (!remember_config (engine))
+        engine->save_failing = TRUE;
       return TRUE;
     }
 
@@ -539,6 +549,7 @@ load_initial_config (PdEngine *engine, GError **error)
                    "fix these and start again:\n%s", report);
       return FALSE;
     }
+  engine->config_saved = TRUE;   /* it came from the store */
   pd_event (G_LOG_LEVEL_WARNING, PD_MESSAGE_CONFIG_REJECTED, "MESSAGE",
             "THE CONFIGURATION WAS REJECTED; still enforcing the last one that loaded. "
             "Fix these and run 'parentctl reload':\n%s", report);
@@ -572,7 +583,8 @@ pd_engine_reload (PdEngine *engine, GError **error)
   sync_children (engine);
   pd_config_free (old);
   set_config_errors (engine, NULL);
-  remember_config (engine);
+  engine->config_saved = FALSE;
+  pd_engine_save_now (engine);
   g_message ("Configuration reloaded: %s", engine->config->sources->len > 0
                                              ? "new settings in force" : "empty");
   if (engine->events.config_changed != NULL)
