@@ -15,7 +15,9 @@ typedef struct _PdProcmon PdProcmon;
 
 typedef struct {
   /* A followed user's process exec'd, changed its uid to a followed one, or
-   * was found by a scan (from_scan). The pid is in the table from now on. */
+   * was found by a scan (from_scan). A child forked by a process in the
+   * table that has not exec'd within 50 ms is reported too (it runs its
+   * parent's program). The pid is in the table from now on. */
   void (*exec) (pid_t pid, uid_t uid, gboolean from_scan, gpointer user_data);
   /* A process in the table ended, left the followed uids, or was not found
    * by a rescan. It is out of the table; data given with pd_procmon_set_data
@@ -24,9 +26,9 @@ typedef struct {
   gpointer user_data;
 } PdProcmonEvents;
 
-/* Opens the proc connector (needs CAP_NET_ADMIN), with a receive buffer of
- * several MiB and the kernel's event-type filter where it exists. FALSE with
- * a PD_ERROR whose message names the missing capability. */
+/* Opens the proc connector (needs CAP_NET_ADMIN before Linux 6.6), with a
+ * receive buffer of several MiB and the kernel's event-type filter where it
+ * exists. NULL with a PD_ERROR whose message names the missing capability. */
 PdProcmon *pd_procmon_new (const PdProcmonEvents *events, GError **error);
 void pd_procmon_free (PdProcmon *procmon);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdProcmon, pd_procmon_free)
@@ -59,5 +61,12 @@ typedef struct {
 } PdProcmonStats;
 
 void pd_procmon_get_stats (PdProcmon *procmon, PdProcmonStats *out);
+
+/* For tests only. Sets the receive buffer (the kernel's minimum if smaller),
+ * so that a stalled test loses events. */
+void pd_procmon_set_rcvbuf_for_testing (PdProcmon *procmon, int bytes);
+/* For tests only. Makes later pd_procmon_new subscribe as on kernels before
+ * 6.6, without the event-type filter: every kind of event arrives. */
+void pd_procmon_set_legacy_for_testing (gboolean legacy);
 
 G_END_DECLS
