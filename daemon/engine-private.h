@@ -2,6 +2,7 @@
  * enforcement) and engine-api.c (queries and commands). Not for others. */
 #pragma once
 
+#include "daemon/apps.h"
 #include "daemon/clock.h"
 #include "daemon/engine.h"
 #include "daemon/sessions.h"
@@ -24,6 +25,9 @@ typedef struct {
   gboolean in_hours;          /* at the last check */
   gint64 hours_ended;         /* wall time allowed hours ended while we watched; 0 = not */
   gboolean acting;            /* the on_limit action is in force */
+  char apps_day[11];          /* the day the app bits below belong to */
+  GHashTable *app_warned;     /* (owned) app index + 1 -> warning bits given today */
+  GHashTable *app_closed;     /* (owned) app index + 1: closed at its limit today */
   guint timer;                /* the next check */
 } PdRuntime;
 
@@ -40,6 +44,7 @@ struct _PdEngine {
   char *state_problem;        /* (owned) (nullable) what was lost at start */
   GDBusConnection *bus;       /* (owned) */
   PdSessions *sessions;       /* (owned) */
+  PdApps *apps;               /* (owned) (nullable) without process monitoring */
   GHashTable *children;       /* (owned) uid -> PdRuntime (owned) */
   GTimeZone *tz;              /* (owned) */
   guint checkpoint;           /* periodic save while anything counts */
@@ -60,6 +65,18 @@ void pd_engine_evaluate (PdEngine *engine, PdRuntime *rt, gint64 now, PdVerdict 
                          gint64 *out_used, gint64 *out_bonus);
 gboolean pd_engine_save_now (PdEngine *engine);
 void pd_engine_schedule_requests (PdEngine *engine);
+/* engine-apps.c: per-app time, app limits, and the exec verdict. */
+void pd_engine_start_apps (PdEngine *engine);
+/* The apps the child runs now, for crediting; NULL without monitoring. */
+const char *const *pd_engine_running_apps (PdEngine *engine, const PdRuntime *rt);
+/* Warns about and closes apps at their limits; *next gets the seconds to
+ * the next app threshold, if sooner. */
+void pd_engine_check_apps (PdEngine *engine, PdRuntime *rt, gint64 now, gint64 *next);
+/* close-apps: ends the child's app processes; FALSE without monitoring. */
+gboolean pd_engine_close_apps (PdEngine *engine, PdRuntime *rt);
+/* Credits counted time and restarts the count (engine.c). */
+void pd_engine_credit (PdEngine *engine, PdRuntime *rt, gint64 now);
+
 void pd_engine_emit (PdEngine *engine, uid_t uid, const char *signal, GVariant *parameters);
 void pd_engine_requests_changed (PdEngine *engine);
 

@@ -30,6 +30,8 @@ runtime_free (gpointer data)
   PdRuntime *rt = data;
 
   g_clear_handle_id (&rt->timer, g_source_remove);
+  g_clear_pointer (&rt->app_warned, g_hash_table_unref);
+  g_clear_pointer (&rt->app_closed, g_hash_table_unref);
   g_free (rt);
 }
 
@@ -56,17 +58,18 @@ live_elapsed_us (const PdRuntime *rt)
   return pd_clock_elapsed_us (&rt->since, &now);
 }
 
-/* Moves counted time into the ledger and restarts the count at now. */
-static void
-credit (PdEngine *engine, PdRuntime *rt, gint64 now)
+/* Moves counted time into the ledger, for the screen and for the apps
+ * that ran meanwhile, and restarts the count at now. */
+void
+pd_engine_credit (PdEngine *engine, PdRuntime *rt, gint64 now)
 {
   PdTick tick;
 
   pd_clock_tick (&tick);
   if (rt->counting)
     pd_ledger_credit (pd_engine_record (engine, rt), &engine->config->daemon, engine->tz,
-                      rt->since_wall, now, pd_clock_elapsed_us (&rt->since, &tick), NULL,
-                      &rt->carry_us);
+                      rt->since_wall, now, pd_clock_elapsed_us (&rt->since, &tick),
+                      pd_engine_running_apps (engine, rt), &rt->carry_us);
   rt->since = tick;
   rt->since_wall = now;
 }
@@ -175,9 +178,12 @@ act (PdEngine *engine, PdRuntime *rt, const PdVerdict *v)
 {
   const PdChild *child = rt->policy;
   g_autoptr (GPtrArray) paths = pd_sessions_paths (engine->sessions, rt->uid);
-  const char *action = child->on_limit == PD_ON_LIMIT_LOGOUT ? "logout" : "lock";
+  const char *action = child->on_limit == PD_ON_LIMIT_LOGOUT ? "logout"
+                       : child->on_limit == PD_ON_LIMIT_CLOSE_APPS && engine->apps != NULL ? "close-apps"
+                       : "lock";
+  gboolean first = !rt->acting;
 
-  if (!rt->acting)
+  if (first)
     {
       rt->acting = TRUE;
       pd_engine_save_now (engine);
@@ -188,6 +194,13 @@ act (PdEngine *engine, PdRuntime *rt, const PdVerdict *v)
       pd_engine_emit (engine, rt->uid, "LimitReached",
                       g_variant_new ("(ss)", limit_kind (v->state), action));
     }
+  /* Closed once; what starts later is stopped at exec. */
+  if (child->on_limit == PD_ON_LIMIT_CLOSE_APPS && engine->apps != NULL)
+    {
+      if (first)
+        pd_engine_close_apps (engine, rt);
+      return;
+    }
   if (paths->len == 0)
     return;
   if (child->on_limit == PD_ON_LIMIT_LOGOUT)
@@ -195,8 +208,8 @@ act (PdEngine *engine, PdRuntime *rt, const PdVerdict *v)
       pd_enforce_logout (engine->bus, paths);
       return;
     }
-  /* close-apps needs process monitoring, which this build lacks: locking
-   * is the closest thing that still holds the limit (fail closed). */
+  /* close-apps needs process monitoring; without it, locking is the
+   * closest thing that still holds the limit (fail closed). */
   if (pd_sessions_any_unlocked (engine->sessions, rt->uid))
     {
       pd_event (G_LOG_LEVEL_MESSAGE, PD_MESSAGE_LOCK, "PARENTD_CHILD", child->name,
@@ -267,9 +280,9 @@ pd_engine_check (PdEngine *engine, PdRuntime *rt)
   gint64 now = pd_clock_wall ();
   gboolean was_counting = rt->counting;
   PdVerdict v;
-  gint64 used, bonus;
+  gint64 used, bonus, next;
 
-  credit (engine, rt, now);
+  pd_engine_credit (engine, rt, now);
   prune (engine);
   rt->counting = pd_sessions_counting (engine->sessions, rt->uid);
   if (rt->counting != was_counting)
@@ -282,7 +295,9 @@ pd_engine_check (PdEngine *engine, PdRuntime *rt)
   else
     rt->acting = FALSE;
 
-  schedule (engine, rt, seconds_to_next_check (engine, rt, &v, now, used, bonus));
+  next = seconds_to_next_check (engine, rt, &v, now, used, bonus);
+  pd_engine_check_apps (engine, rt, now, &next);
+  schedule (engine, rt, next);
   schedule_checkpoint (engine);
   if (engine->events.child_changed != NULL)
     engine->events.child_changed (rt->uid, engine->events.user_data);
@@ -305,26 +320,19 @@ pd_engine_check_all (PdEngine *engine)
  * a broken file can fall back to it; retried with the state until it
  * succeeds. */
 static gboolean
-remember_config (PdEngine *engine)
+remember_config (PdEngine *engine, GError **error)
 {
-  g_autoptr (GError) error = NULL;
-
-  if (engine->config_saved)
-    return TRUE;
-  engine->config_saved = pd_store_save_config (engine->store, engine->config, &error);
   if (!engine->config_saved)
-    g_warning ("Cannot save a copy of the configuration: %s; retrying with the state",
-               error->message);
+    engine->config_saved = pd_store_save_config (engine->store, engine->config, error);
   return engine->config_saved;
 }
-
 
 gboolean
 pd_engine_save_now (PdEngine *engine)
 {
   g_autoptr (GError) error = NULL;
 
-  if (pd_store_save (engine->store, engine->state, &error) && remember_config (engine))
+  if (pd_store_save (engine->store, engine->state, &error) && remember_config (engine, &error))
     {
       if (engine->save_failing)
         g_message ("State saved again in %s", pd_store_dir (engine->store));
@@ -333,7 +341,7 @@ pd_engine_save_now (PdEngine *engine)
     }
   /* Keep running on what is in memory: stopping would end enforcement,
    * which is worse than losing history. Say it once, retry quietly. */
-  if (!engine->save_failing && error != NULL)
+  if (!engine->save_failing)
     pd_event (G_LOG_LEVEL_WARNING, PD_MESSAGE_STATE_UNSAVED, "MESSAGE",
               "Cannot save state: %s; keeping it in memory and retrying every %d s",
               error->message, SAVE_RETRY_SECONDS);
@@ -373,11 +381,11 @@ on_checkpoint (gpointer data)
 static void
 schedule_checkpoint (PdEngine *engine)
 {
-  gboolean needed = any_counting (engine) || engine->save_failing;
+  gboolean needed = any_counting (engine) || engine->save_failing || !engine->config_saved;
 
   if (needed && engine->checkpoint == 0)
-    engine->checkpoint = g_timeout_add_seconds (engine->save_failing ? SAVE_RETRY_SECONDS
-                                                                     : CHECKPOINT_SECONDS,
+    engine->checkpoint = g_timeout_add_seconds (engine->save_failing || !engine->config_saved
+                                                  ? SAVE_RETRY_SECONDS : CHECKPOINT_SECONDS,
                                                 on_checkpoint, engine);
   else if (!needed)
     g_clear_handle_id (&engine->checkpoint, g_source_remove);
@@ -392,7 +400,7 @@ pd_engine_save (PdEngine *engine)
 
   g_hash_table_iter_init (&iter, engine->children);
   while (g_hash_table_iter_next (&iter, NULL, &rt))
-    credit (engine, rt, now);
+    pd_engine_credit (engine, rt, now);
   pd_engine_save_now (engine);
 }
 
@@ -469,7 +477,7 @@ sync_children (PdEngine *engine)
 
       if (child == NULL)
         {
-          credit (engine, rt, now);
+          pd_engine_credit (engine, rt, now);
           g_hash_table_iter_remove (&iter);
         }
       else
@@ -533,8 +541,7 @@ load_initial_config (PdEngine *engine, GError **error)
   if (engine->config != NULL)
     {
       set_config_errors (engine, NULL);
-      if (!remember_config (engine))
-        engine->save_failing = TRUE;
+      remember_config (engine, NULL);   /* a failure is said, and retried, with the state */
       return TRUE;
     }
 
@@ -581,6 +588,8 @@ pd_engine_reload (PdEngine *engine, GError **error)
   old = engine->config;
   engine->config = fresh;
   sync_children (engine);
+  if (engine->apps != NULL)
+    pd_apps_set_config (engine->apps, fresh);
   pd_config_free (old);
   set_config_errors (engine, NULL);
   engine->config_saved = FALSE;
@@ -670,6 +679,7 @@ pd_engine_new (const PdEngineOptions *options, GError **error)
 
   engine->sessions = pd_sessions_new (engine->bus, on_sessions_changed, on_sleep, engine);
   sync_children (engine);
+  pd_engine_start_apps (engine);
   engine->clock_watch = pd_clock_watch_jumps (on_clock_jump, engine, &clock_error);
   if (engine->clock_watch == 0)
     g_warning ("%s; a changed clock is noticed at the next check only", clock_error->message);
@@ -709,6 +719,7 @@ pd_engine_free (PdEngine *engine)
   g_clear_handle_id (&engine->checkpoint, g_source_remove);
   g_clear_handle_id (&engine->request_timer, g_source_remove);
   g_clear_handle_id (&engine->clock_watch, g_source_remove);
+  g_clear_pointer (&engine->apps, pd_apps_free);
   g_clear_pointer (&engine->children, g_hash_table_unref);
   g_clear_pointer (&engine->sessions, pd_sessions_free);
   g_clear_pointer (&engine->state, pd_state_free);

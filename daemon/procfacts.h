@@ -26,13 +26,23 @@ typedef struct {
   char app_id[256];
   char flatpak_id[256];
   /* The program an interpreter or ld.so was asked to run (argv), resolved
-   * against the process's working directory; empty if none. */
+   * against the process's working directory (as /proc/PID/cwd reads to
+   * parentd); empty if none. */
   char program[PD_FACTS_PATH_MAX];
 } PdFactsBuffer;
 
 /* Reads exe, comm, argv, cgroup (app ID) and the Flatpak ID of pid. FALSE
- * when the process vanished meanwhile (normal for short-lived ones). */
+ * when the process vanished meanwhile (normal for short-lived ones), or has
+ * exited (a zombie), or is a kernel thread. */
 gboolean pd_facts_read (pid_t pid, PdFactsBuffer *out);
+
+/* The program file that exe (an interpreter such as python3 or sh, java's
+ * -jar, or the dynamic loader) runs according to its argument vector (args,
+ * NUL-separated, as in PdProcessFacts), made absolute against cwd when it is
+ * relative. Writes into buf; FALSE when exe is none of those, runs no file
+ * (python3 -c, -m), or the path does not fit. Pure: reads no file. */
+gboolean pd_facts_find_program (const char *exe, const char *args, gsize args_len,
+                                const char *cwd, char *buf, gsize buflen);
 
 /* The identity of the executables the configuration names: each literal
  * exe: path (and each file an exe: glob matches when the set is built),
@@ -49,5 +59,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdIdentities, pd_identities_free)
  * size matches a known binary, and once per (device, inode, mtime). */
 void pd_identities_match (PdIdentities *identities, pid_t pid, const PdFactsBuffer *facts,
                           PdMatch *out);
+
+/* How many files have been hashed since creation (for tests: a cached file
+ * is not hashed again). */
+guint64 pd_identities_hash_count (const PdIdentities *identities);
 
 G_END_DECLS
