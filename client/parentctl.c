@@ -28,6 +28,7 @@ static const Command commands[] = {
   { "unlock", pctl_cmd_unlock, "USER", "End a lock-out" },
   { "request", pctl_cmd_request, "DURATION [REASON]", "Ask a parent for more time (children)" },
   { "requests", pctl_cmd_requests, "", "Pending and recent requests" },
+  { "purchases", pctl_cmd_purchases, "[USER]", "Purchase attempts (--days N, default 30)" },
   { "approve", pctl_cmd_approve, "ID [DURATION]", "Approve a request (optionally with another amount)" },
   { "deny", pctl_cmd_deny, "ID", "Deny a request" },
   { "reload", pctl_cmd_reload, "", "Make the daemon re-read its configuration" },

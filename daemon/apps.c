@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "daemon/apps.h"
+#include "daemon/identity.h"
 #include "daemon/procfacts.h"
 #include "daemon/procmon.h"
 #include "policy/matcher.h"
@@ -136,6 +137,39 @@ merge_match (PdMatch *a, const PdMatch *b)
     }
 }
 
+/* Where a purchase attempt was going: the URL a url: rule matched, else the
+ * first URL among the arguments, else the program; never a query or a
+ * fragment, where card numbers and tokens live. */
+static void
+purchase_target (const PdFactsBuffer *f, const PdMatch *match, char *buf, gsize buflen)
+{
+  const char *url = match->url;
+
+  for (const char *arg = f->facts.args; url == NULL && arg != NULL && arg < f->facts.args + f->facts.args_len;
+       arg += strlen (arg) + 1)
+    if (pd_arg_is_url (arg))
+      url = arg;
+  if (url != NULL)
+    pd_url_redact (url, buf, buflen);
+  else
+    g_strlcpy (buf, f->facts.exe != NULL ? f->facts.exe : "", buflen);
+}
+
+/* Holds, kills or lets be a process that matched purchase rules; FALSE if
+ * it was killed. */
+static gboolean
+handle_purchase (PdApps *apps, pid_t pid, uid_t uid)
+{
+  char target[PD_FACTS_PATH_MAX];
+
+  if (apps->match->n_purchases == 0)
+    return TRUE;
+  purchase_target (apps->facts, apps->match, target, sizeof target);
+  return apps->events.purchase (uid, pid, apps->match->purchases, apps->match->n_purchases,
+                                apps->match->apps, apps->match->n_apps, target,
+                                apps->events.user_data);
+}
+
 /* What pid runs, by its facts, by file identity, and by the program an
  * interpreter or ld.so was asked to run. NULL when it vanished. */
 static ProcApps *
@@ -175,6 +209,11 @@ on_process_exec (pid_t pid, uid_t uid, gboolean from_scan, gpointer user_data)
 
   if (proc == NULL)
     return;   /* gone already; its exit is on the way */
+  if (!handle_purchase (apps, pid, uid))
+    {
+      proc_apps_free (proc);
+      return;
+    }
   if (!apps->events.exec_allowed (uid, proc->apps, proc->n_apps, proc->app_process, &reason,
                                   apps->events.user_data))
     {
@@ -316,6 +355,12 @@ pd_apps_set_config (PdApps *apps, const PdConfig *config)
       if (pd_procmon_get_data (apps->procmon, entry->pid) == NULL)
         on_process_exec (entry->pid, entry->uid, TRUE, apps);
     }
+}
+
+gboolean
+pd_apps_signal (PdApps *apps, pid_t pid, int sig)
+{
+  return pd_procmon_signal (apps->procmon, pid, sig);
 }
 
 const char *const *

@@ -25,6 +25,13 @@ typedef struct {
    * FALSE kills it at once; *reason (static) says why, for the log. */
   gboolean (*exec_allowed) (uid_t uid, const guint *apps, guint n_apps, gboolean app_process,
                             const char **reason, gpointer user_data);
+  /* The process matched purchase rules (indices into PdConfig.purchases);
+   * target is where it was going, without query or fragment. Called
+   * before exec_allowed, as early as the exec path allows, so that a hold
+   * can freeze it before it acts. FALSE: the engine killed it. */
+  gboolean (*purchase) (uid_t uid, pid_t pid, const guint *rules, guint n_rules,
+                        const guint *apps, guint n_apps, const char *target,
+                        gpointer user_data);
   gpointer user_data;
 } PdAppsEvents;
 
@@ -48,5 +55,9 @@ gboolean pd_apps_is_running (PdApps *apps, uid_t uid, guint app);
  * except those of always_allowed apps (app < 0): SIGTERM now, SIGKILL 5 s
  * later to any that is still there. */
 void pd_apps_close (PdApps *apps, uid_t uid, int app, const PdChild *policy);
+
+/* Sends sig to a followed process, safe against pid reuse. FALSE if it is
+ * gone or not followed. */
+gboolean pd_apps_signal (PdApps *apps, pid_t pid, int sig);
 
 G_END_DECLS

@@ -122,12 +122,6 @@ pd_engine_get_usage (PdEngine *engine, uid_t uid, guint days)
   return pd_ledger_usage (rt != NULL ? pd_engine_record (engine, rt) : NULL, days);
 }
 
-GVariant *
-pd_engine_get_purchases (PdEngine *engine, uid_t uid, guint days)
-{
-  return g_variant_new_array (G_VARIANT_TYPE ("(tssss)"), NULL, 0);
-}
-
 static const char *
 name_of_uid (uid_t uid, gpointer data)
 {
@@ -237,6 +231,8 @@ answer (PdEngine *engine, guint64 id, gboolean approve, guint seconds, GError **
   request->answered = now;
   if (approve && seconds > 0)
     request->seconds = seconds;
+  if (request->kind == PD_REQUEST_PURCHASE)
+    pd_engine_purchase_decided (engine, request);
   if (approve && rt != NULL && request->kind == PD_REQUEST_TIME)
     pd_ledger_today (pd_engine_record (engine, rt), &engine->config->daemon, engine->tz, now)->bonus +=
       request->seconds;

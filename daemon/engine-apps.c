@@ -87,17 +87,17 @@ pd_engine_start_apps (PdEngine *engine)
     .before_change = on_before_change,
     .after_change = on_after_change,
     .exec_allowed = on_exec_allowed,
+    .purchase = pd_engine_on_purchase,
     .user_data = engine,
   };
   g_autoptr (GError) error = NULL;
 
   engine->apps = pd_apps_new (&events, &error);
   if (engine->apps == NULL)
-    {
-      g_warning ("%s", error->message);
-      return;
-    }
-  pd_apps_set_config (engine->apps, engine->config);
+    g_warning ("%s", error->message);
+  else
+    pd_apps_set_config (engine->apps, engine->config);
+  pd_engine_purchases_resume (engine);
 }
 
 const char *const *

@@ -74,6 +74,15 @@ const char *const *pd_engine_running_apps (PdEngine *engine, const PdRuntime *rt
 void pd_engine_check_apps (PdEngine *engine, PdRuntime *rt, gint64 now, gint64 *next);
 /* close-apps: ends the child's app processes; FALSE without monitoring. */
 gboolean pd_engine_close_apps (PdEngine *engine, PdRuntime *rt);
+/* purchases.c: holds, the purchase log. */
+gboolean pd_engine_on_purchase (uid_t uid, pid_t pid, const guint *rules, guint n_rules,
+                                const guint *apps, guint n_apps, const char *target,
+                                gpointer user_data);
+/* A purchase request was answered or expired: resume or kill its processes. */
+void pd_engine_purchase_decided (PdEngine *engine, PdRequest *request);
+/* At start: expire holds whose processes are gone. */
+void pd_engine_purchases_resume (PdEngine *engine);
+
 /* Credits counted time and restarts the count (engine.c). */
 void pd_engine_credit (PdEngine *engine, PdRuntime *rt, gint64 now);
 

@@ -432,7 +432,11 @@ on_request_expiry (gpointer data)
   expired = pd_requests_expire (engine->state, pd_clock_wall ());
   for (guint i = 0; i < expired->len; i++)
     {
-      const PdRequest *r = g_ptr_array_index (expired, i);
+      PdRequest *r = g_ptr_array_index (expired, i);
+
+      r->answered = r->expires;
+      if (r->kind == PD_REQUEST_PURCHASE)
+        pd_engine_purchase_decided (engine, r);
       pd_engine_emit (engine, r->uid, "RequestAnswered", g_variant_new ("(tst)", r->id, "expired", (guint64) 0));
     }
   if (expired->len > 0)

@@ -1,9 +1,8 @@
 /* procfacts.c reads what the matcher needs to know about a process from
  * /proc, into fixed buffers (no allocation on the exec path), and sees
- * through the tricks that hide a program: a renamed copy (recognised by
- * file identity: size and a content hash, cached per device, inode and
- * mtime), a deleted or replaced binary, a program started through the
- * dynamic loader or an interpreter (the real program is in argv). */
+ * through the tricks that hide a program: a deleted or replaced binary, a
+ * program started through the dynamic loader or an interpreter (the real
+ * program is in argv). A renamed copy is identity.h's. */
 #pragma once
 
 #include <glib.h>
@@ -44,24 +43,13 @@ gboolean pd_facts_read (pid_t pid, PdFactsBuffer *out);
 gboolean pd_facts_find_program (const char *exe, const char *args, gsize args_len,
                                 const char *cwd, char *buf, gsize buflen);
 
-/* The identity of the executables the configuration names: each literal
- * exe: path (and each file an exe: glob matches when the set is built),
- * as (size, hash) -> app indices. */
-typedef struct _PdIdentities PdIdentities;
+/* The program argument that pd_facts_find_program reads, as the process
+ * gave it (not made absolute: identity.c opens it in the process's own root
+ * or working directory); points into args. NULL as there. */
+const char *pd_facts_program_arg (const char *exe, const char *args, gsize args_len);
 
-PdIdentities *pd_identities_new (const PdConfig *config);
-void pd_identities_free (PdIdentities *identities);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdIdentities, pd_identities_free)
-
-/* Adds to out (an app index list, as PdMatch) the apps whose known binary
- * has the same identity as the file behind /proc/PID/exe, or as the
- * program an interpreter or ld.so runs. Files are hashed only when their
- * size matches a known binary, and once per (device, inode, mtime). */
-void pd_identities_match (PdIdentities *identities, pid_t pid, const PdFactsBuffer *facts,
-                          PdMatch *out);
-
-/* How many files have been hashed since creation (for tests: a cached file
- * is not hashed again). */
-guint64 pd_identities_hash_count (const PdIdentities *identities);
+/* /proc (O_PATH), opened once and kept: every read of a process, here and
+ * in identity.c, goes through it. */
+int pd_facts_proc_dir (void);
 
 G_END_DECLS

@@ -6,7 +6,9 @@
  *   {"version":1, "saved":T, "next_request_id":N,
  *    "children":[{"uid":U, "name":S|null, "locked_until":T,
  *                 "days":[{"date":"YYYY-MM-DD", "used":N, "bonus":N,
- *                          "apps":{"NAME":N, ...}}, ...]}, ...],
+ *                          "apps":{"NAME":N, ...}}, ...],
+ *                 "purchases":[{"time":T, "rule":S, "app":S, "target":S,
+ *                               "outcome":S, "request":N, "count":N}, ...]}, ...],
  *    "requests":[{"id":N, "uid":U, "kind":"time"|"purchase",
  *                 "state":"pending"|"approved"|"denied"|"expired",
  *                 "created":T, "expires":T, "answered":T, "seconds":N,
@@ -87,6 +89,20 @@ build_day (JsonBuilder *builder, const PdDayRecord *day)
 }
 
 static void
+build_purchase (JsonBuilder *builder, const PdPurchaseRecord *record)
+{
+  json_builder_begin_object (builder);
+  pd_json_add_int (builder, "time", record->time);
+  pd_json_add_string (builder, "rule", record->rule);
+  pd_json_add_string (builder, "app", record->app);
+  pd_json_add_string (builder, "target", record->target);
+  pd_json_add_string (builder, "outcome", record->outcome);
+  pd_json_add_int (builder, "request", (gint64) record->request);
+  pd_json_add_int (builder, "count", record->count);
+  json_builder_end_object (builder);
+}
+
+static void
 build_child (JsonBuilder *builder, const PdChildRecord *child)
 {
   guint i;
@@ -99,6 +115,11 @@ build_child (JsonBuilder *builder, const PdChildRecord *child)
   json_builder_begin_array (builder);
   for (i = 0; i < child->days->len; i++)
     build_day (builder, g_ptr_array_index (child->days, i));
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "purchases");
+  json_builder_begin_array (builder);
+  for (i = 0; i < child->purchases->len; i++)
+    build_purchase (builder, g_ptr_array_index (child->purchases, i));
   json_builder_end_array (builder);
   json_builder_end_object (builder);
 }
@@ -263,7 +284,7 @@ pd_state_losses_any (const PdStateLosses *losses)
 {
   return losses->reason != NULL || losses->future_version != 0 || losses->all_children
          || losses->all_requests || losses->request_counter || losses->children != 0
-         || losses->days != 0 || losses->requests != 0;
+         || losses->days != 0 || losses->purchases != 0 || losses->requests != 0;
 }
 
 static gboolean
@@ -349,13 +370,34 @@ read_day (PdChildRecord *child, JsonNode *node)
 }
 
 static gboolean
+read_purchase (PdChildRecord *child, JsonNode *node)
+{
+  JsonObject *object = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  const char *rule, *app, *target, *outcome;
+  gint64 time, request, count;
+  PdPurchaseRecord *record;
+
+  if (object == NULL || !pd_json_get_int (object, "time", &time)
+      || !pd_json_get_string (object, "rule", FALSE, &rule)
+      || !pd_json_get_string (object, "app", FALSE, &app)
+      || !pd_json_get_string (object, "target", FALSE, &target)
+      || !pd_json_get_string (object, "outcome", FALSE, &outcome)
+      || !pd_json_get_int (object, "request", &request) || request < 0
+      || !pd_json_get_int (object, "count", &count) || count < 1 || count > G_MAXUINT)
+    return FALSE;
+  record = pd_child_record_add_purchase (child, time, rule, app, target, outcome, (guint64) request);
+  record->count = (guint) count;
+  return TRUE;
+}
+
+static gboolean
 read_child (PdState *state, JsonNode *node, PdStateLosses *losses)
 {
   JsonObject *object = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
   PdChildRecord *child;
   const char *name;
   gint64 uid, locked_until;
-  JsonArray *days;
+  JsonArray *days, *purchases;
   guint i;
 
   if (object == NULL || !pd_json_get_int (object, "uid", &uid) || !uid_valid (uid)
@@ -376,6 +418,11 @@ read_child (PdState *state, JsonNode *node, PdStateLosses *losses)
        * told that some day of this child, perhaps today, was lost. */
       child->usage_lost = TRUE;
     }
+  /* Older files have no purchase log: nothing to read, nothing lost. */
+  purchases = pd_json_get_array (object, "purchases");
+  for (i = 0; purchases != NULL && i < json_array_get_length (purchases); i++)
+    if (!read_purchase (child, json_array_get_element (purchases, i)))
+      losses->purchases++;
   return TRUE;
 }
 

@@ -18,6 +18,7 @@ typedef struct {
   gboolean request_counter;
   guint children;         /* records dropped */
   guint days;
+  guint purchases;
   guint requests;
 } PdStateLosses;
 

@@ -16,13 +16,43 @@ day_record_free (gpointer data)
 }
 
 static void
+purchase_record_free (gpointer data)
+{
+  PdPurchaseRecord *record = data;
+
+  g_free (record->rule);
+  g_free (record->app);
+  g_free (record->target);
+  g_free (record->outcome);
+  g_free (record);
+}
+
+static void
 child_record_free (gpointer data)
 {
   PdChildRecord *child = data;
 
   g_free (child->name);
   g_ptr_array_unref (child->days);
+  g_ptr_array_unref (child->purchases);
   g_free (child);
+}
+
+PdPurchaseRecord *
+pd_child_record_add_purchase (PdChildRecord *child, gint64 time, const char *rule, const char *app,
+                              const char *target, const char *outcome, guint64 request)
+{
+  PdPurchaseRecord *record = g_new0 (PdPurchaseRecord, 1);
+
+  record->time = time;
+  record->rule = g_strdup (rule);
+  record->app = g_strdup (app != NULL ? app : "");
+  record->target = g_strdup (target);
+  record->outcome = g_strdup (outcome);
+  record->request = request;
+  record->count = 1;
+  g_ptr_array_add (child->purchases, record);
+  return record;
 }
 
 PdRequest *
@@ -94,6 +124,7 @@ pd_state_child (PdState *state, uid_t uid, const char *name)
       child = g_new0 (PdChildRecord, 1);
       child->uid = uid;
       child->days = g_ptr_array_new_with_free_func (day_record_free);
+      child->purchases = g_ptr_array_new_with_free_func (purchase_record_free);
       g_hash_table_insert (state->children, GUINT_TO_POINTER (uid), child);
     }
   /* The record follows the login name, which may be renamed while the uid,
@@ -211,7 +242,14 @@ pd_state_prune (PdState *state, const char *oldest_date, gint64 cutoff)
 
   g_hash_table_iter_init (&iter, state->children);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    prune_days (value, oldest_date);
+    {
+      PdChildRecord *child = value;
+
+      prune_days (child, oldest_date);
+      while (child->purchases->len > 0 &&
+             ((PdPurchaseRecord *) g_ptr_array_index (child->purchases, 0))->time < cutoff)
+        g_ptr_array_remove_index (child->purchases, 0);
+    }
 
   /* A pending request stays however old it is: it still waits for an
    * answer, and it expires through its own deadline. */

@@ -18,10 +18,23 @@ typedef struct {
   GHashTable *apps;       /* (owned) app name (owned) -> seconds, as GINT64 in a gint64* (owned) */
 } PdDayRecord;
 
+/* One purchase attempt, as the purchase log keeps it. The target has no
+ * query or fragment: card numbers and tokens live there. */
+typedef struct {
+  gint64 time;            /* unix seconds of the first attempt */
+  char *rule;             /* (owned) */
+  char *app;              /* (owned) "" when the process matched no app */
+  char *target;           /* (owned) scheme, host and path */
+  char *outcome;          /* (owned) held, approved, denied, expired, blocked, logged */
+  guint64 request;        /* the purchase request, or 0 */
+  guint count;            /* attempts coalesced into this record */
+} PdPurchaseRecord;
+
 typedef struct {
   uid_t uid;
   char *name;             /* (owned) login name when last seen */
   GPtrArray *days;        /* (owned) (element-type PdDayRecord) newest first */
+  GPtrArray *purchases;   /* (owned) (element-type PdPurchaseRecord) oldest first */
   gint64 locked_until;    /* unix seconds; 0 = none */
   gboolean usage_lost;    /* today's record could not be recovered at start */
 } PdChildRecord;
@@ -69,6 +82,10 @@ PdDayRecord *pd_child_record_day (PdChildRecord *child, const char *date);
 PdDayRecord *pd_child_record_lookup_day (const PdChildRecord *child, const char *date);
 gint64 pd_day_record_app (const PdDayRecord *day, const char *app);
 void pd_day_record_add_app (PdDayRecord *day, const char *app, gint64 seconds);
+/* Appends a purchase record to the child's log (the strings are copied). */
+PdPurchaseRecord *pd_child_record_add_purchase (PdChildRecord *child, gint64 time, const char *rule,
+                                                const char *app, const char *target,
+                                                const char *outcome, guint64 request);
 /* Drops days older than oldest_date ("YYYY-MM-DD"), and answered requests
  * created before cutoff. */
 void pd_state_prune (PdState *state, const char *oldest_date, gint64 cutoff);

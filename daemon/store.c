@@ -291,6 +291,8 @@ describe_dropped (const PdStateLosses *losses)
     g_ptr_array_add (parts, plural (losses->children, "child record", "child records"));
   if (losses->days != 0)
     g_ptr_array_add (parts, plural (losses->days, "day record", "day records"));
+  if (losses->purchases != 0)
+    g_ptr_array_add (parts, plural (losses->purchases, "purchase record", "purchase records"));
   if (losses->all_requests)
     g_ptr_array_add (parts, g_strdup ("all requests"));
   if (losses->requests != 0)

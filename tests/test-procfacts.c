@@ -18,6 +18,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "daemon/identity.h"
 #include "daemon/procfacts.h"
 
 #define SLEEP "/usr/bin/sleep"

@@ -1,0 +1,394 @@
+/* Purchase attempts: the engine's answer to a child's process that matched
+ * a purchase rule, per the child's "purchases" setting, the purchase log,
+ * and the hold: under "ask" the process is frozen (SIGSTOP) and a purchase
+ * request filed; approval resumes it, denial or the end of purchase_hold
+ * kills it.
+ *
+ * A hold survives a restart: the frozen process stays frozen (nothing
+ * resumes it), the request and its pids are in the state, and the restarted
+ * daemon finds the process again by its scan. A request whose processes
+ * are all gone is expired then. */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon/engine-private.h"
+#include "daemon/log.h"
+
+/* Held purchases per child at once; past this, attempts are killed: a
+ * flood must not grow state or freeze a hundred processes. */
+#define MAX_PENDING_PURCHASES 5
+/* Repeats of the same attempt within this long share one log record. */
+#define COALESCE_SECONDS (10 * 60)
+/* The log keeps at most this many records per child (oldest go first). */
+#define MAX_RECORDS 1000
+
+static const char *
+rule_name (PdEngine *engine, guint rule)
+{
+  return ((PdRule *) g_ptr_array_index (engine->config->purchases, rule))->name;
+}
+
+static const char *
+first_app (PdEngine *engine, const guint *apps, guint n_apps)
+{
+  return n_apps > 0 ? ((PdRule *) g_ptr_array_index (engine->config->apps, apps[0]))->name : "";
+}
+
+/* Records an attempt, or counts it into the same recent record. */
+static PdPurchaseRecord *
+record_attempt (PdChildRecord *child, gint64 now, const char *rule, const char *app,
+                const char *target, const char *outcome, guint64 request)
+{
+  for (guint i = child->purchases->len; i > 0; i--)
+    {
+      PdPurchaseRecord *r = g_ptr_array_index (child->purchases, i - 1);
+
+      if (now - r->time > COALESCE_SECONDS)
+        break;
+      if (strcmp (r->rule, rule) == 0 && strcmp (r->target, target) == 0 &&
+          strcmp (r->outcome, outcome) == 0 && r->request == request)
+        {
+          r->count++;
+          return r;
+        }
+    }
+  if (child->purchases->len >= MAX_RECORDS)
+    g_ptr_array_remove_index (child->purchases, 0);
+  return pd_child_record_add_purchase (child, now, rule, app, target, outcome, request);
+}
+
+static void
+tell (PdEngine *engine, uid_t uid, gint64 now, const char *rule, const char *app,
+      const char *outcome)
+{
+  pd_engine_emit (engine, uid, "PurchaseAttempt",
+                  g_variant_new ("(tsss)", (guint64) now, rule, app, outcome));
+}
+
+static GVariant *
+detail (PdRequest *request, const char *key)
+{
+  return g_hash_table_lookup (request->details, key);
+}
+
+static const char *
+detail_string (PdRequest *request, const char *key)
+{
+  GVariant *value = detail (request, key);
+
+  return value != NULL && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING)
+           ? g_variant_get_string (value, NULL) : "";
+}
+
+/* The frozen processes of a purchase request. (transfer full) */
+static GArray *
+request_pids (PdRequest *request)
+{
+  GVariant *value = detail (request, "pids");
+  GArray *pids = g_array_new (FALSE, FALSE, sizeof (guint32));
+
+  if (value != NULL && g_variant_is_of_type (value, G_VARIANT_TYPE ("au")))
+    {
+      gsize n;
+      const guint32 *items = g_variant_get_fixed_array (value, &n, sizeof (guint32));
+
+      g_array_append_vals (pids, items, (guint) n);
+    }
+  return pids;
+}
+
+static void
+set_request_pids (PdRequest *request, GArray *pids)
+{
+  g_hash_table_insert (request->details, g_strdup ("pids"),
+                       g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32,
+                                                                      pids->data, pids->len,
+                                                                      sizeof (guint32))));
+}
+
+static gboolean any_alive (PdEngine *engine, PdRequest *request);
+
+/* The pending hold this attempt belongs to: the one holding this very pid,
+ * or one for the same rule and target. Holds whose processes all died
+ * meanwhile (the child closed them) are expired on the way, so that they
+ * do not count against the cap. */
+static PdRequest *
+pending_purchase (PdEngine *engine, uid_t uid, const char *rule, const char *target, pid_t pid,
+                  guint *out_pending)
+{
+  PdRequest *same = NULL;
+
+  *out_pending = 0;
+  for (guint i = 0; i < engine->state->requests->len; i++)
+    {
+      PdRequest *r = g_ptr_array_index (engine->state->requests, i);
+      g_autoptr (GArray) pids = NULL;
+
+      if (r->uid != uid || r->kind != PD_REQUEST_PURCHASE || r->state != PD_REQUEST_PENDING)
+        continue;
+      if (!any_alive (engine, r))
+        {
+          r->state = PD_REQUEST_EXPIRED;
+          r->answered = pd_clock_wall ();
+          pd_engine_purchase_decided (engine, r);
+          pd_engine_requests_changed (engine);
+          continue;
+        }
+      (*out_pending)++;
+      pids = request_pids (r);
+      for (guint j = 0; j < pids->len; j++)
+        if (g_array_index (pids, guint32, j) == (guint32) pid)
+          return r;   /* already held: found again by a scan after a restart */
+      if (strcmp (detail_string (r, "rule"), rule) == 0 &&
+          strcmp (detail_string (r, "target"), target) == 0)
+        same = r;
+    }
+  return same;
+}
+
+static pid_t
+parent_of (pid_t pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+  g_autofree char *text = NULL;
+  const char *close_paren;
+  int ppid = 0;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL) || (close_paren = strrchr (text, ')')) == NULL ||
+      sscanf (close_paren + 1, " %*c %d", &ppid) != 1)
+    return 0;
+  return (pid_t) ppid;
+}
+
+static gboolean
+request_has_pid (PdRequest *request, guint32 pid)
+{
+  g_autoptr (GArray) pids = request_pids (request);
+
+  for (guint j = 0; j < pids->len; j++)
+    if (g_array_index (pids, guint32, j) == pid)
+      return TRUE;
+  return FALSE;
+}
+
+/* A purchase already decided for this process, or for the process that
+ * forked it (a forked copy carries the same arguments): the answer stands
+ * for it too. Another process with the same target is a new purchase. */
+static PdRequest *
+decided_for (PdEngine *engine, uid_t uid, pid_t pid)
+{
+  pid_t parent = parent_of (pid);
+
+  for (guint i = engine->state->requests->len; i > 0; i--)
+    {
+      PdRequest *r = g_ptr_array_index (engine->state->requests, i - 1);
+
+      if (r->uid != uid || r->kind != PD_REQUEST_PURCHASE || r->state == PD_REQUEST_PENDING)
+        continue;
+      if (request_has_pid (r, (guint32) pid) || (parent > 1 && request_has_pid (r, (guint32) parent)))
+        return r;
+    }
+  return NULL;
+}
+
+/* Under "ask": freeze first, then decide what the hold belongs to. */
+static gboolean
+hold (PdEngine *engine, PdRuntime *rt, pid_t pid, const char *rule, const char *app,
+      const char *target, gint64 now)
+{
+  PdChildRecord *child = pd_engine_record (engine, rt);
+  guint pending;
+  PdRequest *request;
+  g_autoptr (GArray) pids = NULL;
+  guint32 pid32 = (guint32) pid;
+
+  pd_apps_signal (engine->apps, pid, SIGSTOP);
+  request = decided_for (engine, rt->uid, pid);
+  if (request != NULL)
+    {
+      gboolean approved = request->state == PD_REQUEST_APPROVED;
+
+      if (!request_has_pid (request, pid32))
+        {
+          pids = request_pids (request);
+          g_array_append_val (pids, pid32);
+          set_request_pids (request, pids);
+        }
+      pd_apps_signal (engine->apps, pid, approved ? SIGCONT : SIGKILL);
+      return approved;
+    }
+  request = pending_purchase (engine, rt->uid, rule, target, pid, &pending);
+  if (request != NULL)
+    {
+      pids = request_pids (request);
+      for (guint j = 0; j < pids->len; j++)
+        if (g_array_index (pids, guint32, j) == pid32)
+          return TRUE;
+      /* The same purchase again: it waits on the same answer. */
+      g_array_append_val (pids, pid32);
+      set_request_pids (request, pids);
+      record_attempt (child, now, rule, app, target, "held", request->id);
+      tell (engine, rt->uid, now, rule, app, "held");
+      pd_engine_save_now (engine);
+      return TRUE;
+    }
+  if (pending >= MAX_PENDING_PURCHASES)
+    {
+      pd_apps_signal (engine->apps, pid, SIGKILL);
+      record_attempt (child, now, rule, app, target, "blocked", 0);
+      tell (engine, rt->uid, now, rule, app, "blocked");
+      g_message ("%s: %u purchases already wait for a parent; killed another (%s)",
+                 rt->policy->name, pending, target);
+      pd_engine_save_now (engine);
+      return FALSE;
+    }
+
+  request = pd_state_add_request (engine->state, rt->uid, PD_REQUEST_PURCHASE, now);
+  request->expires = now + engine->config->daemon.purchase_hold;
+  g_hash_table_insert (request->details, g_strdup ("rule"), g_variant_ref_sink (g_variant_new_string (rule)));
+  g_hash_table_insert (request->details, g_strdup ("app"), g_variant_ref_sink (g_variant_new_string (app)));
+  g_hash_table_insert (request->details, g_strdup ("target"), g_variant_ref_sink (g_variant_new_string (target)));
+  pids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_array_append_val (pids, pid32);
+  set_request_pids (request, pids);
+  record_attempt (child, now, rule, app, target, "held", request->id);
+
+  pd_event (G_LOG_LEVEL_MESSAGE, PD_MESSAGE_PURCHASE_HELD, "PARENTD_CHILD", rt->policy->name,
+            "PARENTD_RULE", rule, "MESSAGE",
+            "%s tried to buy (%s, %s); held as request %" G_GUINT64_FORMAT " for up to %" G_GINT64_FORMAT
+            " s: answer with 'parentctl approve %" G_GUINT64_FORMAT "' or 'parentctl deny %" G_GUINT64_FORMAT "'",
+            rt->policy->name, rule, target, request->id, engine->config->daemon.purchase_hold,
+            request->id, request->id);
+  tell (engine, rt->uid, now, rule, app, "held");
+  pd_engine_save_now (engine);
+  pd_engine_schedule_requests (engine);
+  pd_engine_requests_changed (engine);
+  return TRUE;
+}
+
+gboolean
+pd_engine_on_purchase (uid_t uid, pid_t pid, const guint *rules, guint n_rules, const guint *apps,
+                       guint n_apps, const char *target, gpointer data)
+{
+  PdEngine *engine = data;
+  PdRuntime *rt = pd_engine_runtime (engine, uid);
+  gint64 now = pd_clock_wall ();
+  const char *rule, *app;
+
+  if (rt == NULL || n_rules == 0 || rt->policy->purchases == PD_PURCHASES_ALLOW)
+    return TRUE;
+  rule = rule_name (engine, rules[0]);
+  app = first_app (engine, apps, n_apps);
+  switch (rt->policy->purchases)
+    {
+    case PD_PURCHASES_ASK:
+      return hold (engine, rt, pid, rule, app, target, now);
+    case PD_PURCHASES_BLOCK:
+      pd_apps_signal (engine->apps, pid, SIGKILL);
+      record_attempt (pd_engine_record (engine, rt), now, rule, app, target, "blocked", 0);
+      tell (engine, uid, now, rule, app, "blocked");
+      g_message ("%s: blocked a purchase (%s, %s)", rt->policy->name, rule, target);
+      pd_engine_save_now (engine);
+      return FALSE;
+    case PD_PURCHASES_LOG:
+    case PD_PURCHASES_ALLOW:
+    default:
+      record_attempt (pd_engine_record (engine, rt), now, rule, app, target, "logged", 0);
+      tell (engine, uid, now, rule, app, "logged");
+      pd_engine_save_now (engine);
+      return TRUE;
+    }
+}
+
+/* A held purchase is decided: resume (approved) or kill (denied, expired)
+ * its processes, and say so in the log. */
+void
+pd_engine_purchase_decided (PdEngine *engine, PdRequest *request)
+{
+  g_autoptr (GArray) pids = request_pids (request);
+  gboolean approved = request->state == PD_REQUEST_APPROVED;
+  const char *outcome = pd_request_state_to_string (request->state);
+  PdChildRecord *child = pd_state_lookup_child (engine->state, request->uid);
+
+  for (guint i = 0; i < pids->len; i++)
+    {
+      pid_t pid = (pid_t) g_array_index (pids, guint32, i);
+
+      if (engine->apps == NULL)
+        continue;
+      /* Killed while stopped it dies at once; resumed, it goes on. */
+      pd_apps_signal (engine->apps, pid, approved ? SIGCONT : SIGKILL);
+    }
+  for (guint i = 0; child != NULL && i < child->purchases->len; i++)
+    {
+      PdPurchaseRecord *r = g_ptr_array_index (child->purchases, i);
+
+      if (r->request == request->id)
+        {
+          g_free (r->outcome);
+          r->outcome = g_strdup (outcome);
+        }
+    }
+  tell (engine, request->uid, pd_clock_wall (), detail_string (request, "rule"),
+        detail_string (request, "app"), outcome);
+}
+
+static gboolean
+any_alive (PdEngine *engine, PdRequest *request)
+{
+  g_autoptr (GArray) pids = request_pids (request);
+
+  for (guint i = 0; i < pids->len; i++)
+    if (pd_apps_signal (engine->apps, (pid_t) g_array_index (pids, guint32, i), 0))
+      return TRUE;
+  return FALSE;
+}
+
+/* After a start: holds whose processes the scan found again wait on; the
+ * rest can never be resumed and expire now. */
+void
+pd_engine_purchases_resume (PdEngine *engine)
+{
+  gboolean changed = FALSE;
+
+  for (guint i = 0; i < engine->state->requests->len; i++)
+    {
+      PdRequest *r = g_ptr_array_index (engine->state->requests, i);
+
+      if (r->kind != PD_REQUEST_PURCHASE || r->state != PD_REQUEST_PENDING ||
+          (engine->apps != NULL && any_alive (engine, r)))
+        continue;
+      r->state = PD_REQUEST_EXPIRED;
+      r->answered = pd_clock_wall ();
+      pd_engine_purchase_decided (engine, r);
+      changed = TRUE;
+    }
+  if (changed)
+    {
+      pd_engine_save_now (engine);
+      pd_engine_requests_changed (engine);
+    }
+}
+
+GVariant *
+pd_engine_get_purchases (PdEngine *engine, uid_t uid, guint days)
+{
+  PdChildRecord *child = pd_state_lookup_child (engine->state, uid);
+  gint64 since = pd_clock_wall () - (gint64) days * 24 * 3600;
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(tssss)"));
+  for (guint i = child != NULL ? child->purchases->len : 0; i > 0; i--)
+    {
+      const PdPurchaseRecord *r = g_ptr_array_index (child->purchases, i - 1);
+
+      if (r->time < since)
+        break;
+      g_variant_builder_add (&builder, "(tssss)", (guint64) r->time, r->rule, r->app, r->target,
+                             r->outcome);
+    }
+  return g_variant_builder_end (&builder);
+}
