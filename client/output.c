@@ -95,6 +95,9 @@ pctl_format_duration_words (gint64 seconds)
   if (s >= 3600)
     return g_strdup_printf ("%s%" G_GINT64_FORMAT " h %02" G_GINT64_FORMAT " min", sign, s / 3600,
                             (s % 3600) / 60);
+  /* Near the end, seconds matter to a child watching the clock. */
+  if (s >= 60 && s < 600 && s % 60 != 0)
+    return g_strdup_printf ("%s%" G_GINT64_FORMAT " min %02" G_GINT64_FORMAT " s", sign, s / 60, s % 60);
   if (s >= 60)
     return g_strdup_printf ("%s%" G_GINT64_FORMAT " min", sign, s / 60);
   return g_strdup_printf ("%s%" G_GINT64_FORMAT " s", sign, s);

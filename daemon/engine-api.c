@@ -152,6 +152,22 @@ pd_engine_request_owner (PdEngine *engine, guint64 id, uid_t *out_uid, GError **
   return TRUE;
 }
 
+/* Adds seconds to today's bonus. Time given counts from now: what the
+ * child overran in grace is not taken out of it. */
+static void
+give_time (PdEngine *engine, PdRuntime *rt, gint64 seconds)
+{
+  gint64 now = pd_clock_wall ();
+  PdDayRecord *day = pd_ledger_today (pd_engine_record (engine, rt), &engine->config->daemon,
+                                      engine->tz, now);
+  PdVerdict v;
+
+  pd_engine_evaluate (engine, rt, now, &v, NULL, NULL);
+  if (seconds > 0 && v.limit_today != PD_UNLIMITED)
+    day->bonus += MAX (0, day->used - (v.limit_today + day->bonus));
+  day->bonus += seconds;
+}
+
 /* A change a parent made: saved at once, and the child re-checked. */
 static void
 changed (PdEngine *engine, PdRuntime *rt)
@@ -168,9 +184,10 @@ pd_engine_grant (PdEngine *engine, uid_t uid, gint64 seconds, GError **error)
 
   if (rt == NULL)
     return FALSE;
+  pd_engine_credit (engine, rt, pd_clock_wall ());
+  give_time (engine, rt, seconds);
   day = pd_ledger_today (pd_engine_record (engine, rt), &engine->config->daemon, engine->tz,
                          pd_clock_wall ());
-  day->bonus += seconds;
   g_message ("%s: %+" G_GINT64_FORMAT " s today (bonus now %" G_GINT64_FORMAT " s)",
              rt->policy->name, seconds, day->bonus);
   changed (engine, rt);
@@ -234,8 +251,13 @@ answer (PdEngine *engine, guint64 id, gboolean approve, guint seconds, GError **
   if (request->kind == PD_REQUEST_PURCHASE)
     pd_engine_purchase_decided (engine, request);
   if (approve && rt != NULL && request->kind == PD_REQUEST_TIME)
-    pd_ledger_today (pd_engine_record (engine, rt), &engine->config->daemon, engine->tz, now)->bonus +=
-      request->seconds;
+    {
+      pd_engine_credit (engine, rt, now);
+      give_time (engine, rt, request->seconds);
+    }
+  g_message ("Request %" G_GUINT64_FORMAT " of %s: %s", request->id,
+             rt != NULL ? rt->policy->name : "a former child",
+             pd_request_state_to_string (request->state));
 
   pd_engine_emit (engine, request->uid, "RequestAnswered",
                   g_variant_new ("(tst)", request->id, pd_request_state_to_string (request->state),

@@ -25,6 +25,7 @@ typedef struct {
   gboolean in_hours;          /* at the last check */
   gint64 hours_ended;         /* wall time allowed hours ended while we watched; 0 = not */
   gboolean acting;            /* the on_limit action is in force */
+  gboolean limit_told;        /* LimitReached was sent for the limit in force */
   char apps_day[11];          /* the day the app bits below belong to */
   GHashTable *app_warned;     /* (owned) app index + 1 -> warning bits given today */
   GHashTable *app_closed;     /* (owned) app index + 1: closed at its limit today */

@@ -173,14 +173,38 @@ action_due (PdEngine *engine, PdRuntime *rt, const PdVerdict *v, gint64 now)
     }
 }
 
+static const char *
+action_name (PdEngine *engine, const PdChild *child)
+{
+  switch (child->on_limit)
+    {
+    case PD_ON_LIMIT_LOGOUT: return "logout";
+    case PD_ON_LIMIT_CLOSE_APPS: return engine->apps != NULL ? "close-apps" : "lock";
+    case PD_ON_LIMIT_LOCK:
+    default: return "lock";
+    }
+}
+
+/* LimitReached goes out when time runs out, at the start of grace, so
+ * that a desktop can say what is coming; once per limit. */
+static void
+tell_limit (PdEngine *engine, PdRuntime *rt, const PdVerdict *v)
+{
+  gboolean reached = v->state == PD_STATE_GRACE || v->state == PD_STATE_EXHAUSTED ||
+                     v->state == PD_STATE_OUTSIDE_HOURS || v->state == PD_STATE_LOCKED_OUT;
+
+  if (reached && !rt->limit_told)
+    pd_engine_emit (engine, rt->uid, "LimitReached",
+                    g_variant_new ("(ss)", limit_kind (v->state), action_name (engine, rt->policy)));
+  rt->limit_told = reached;
+}
+
 static void
 act (PdEngine *engine, PdRuntime *rt, const PdVerdict *v)
 {
   const PdChild *child = rt->policy;
   g_autoptr (GPtrArray) paths = pd_sessions_paths (engine->sessions, rt->uid);
-  const char *action = child->on_limit == PD_ON_LIMIT_LOGOUT ? "logout"
-                       : child->on_limit == PD_ON_LIMIT_CLOSE_APPS && engine->apps != NULL ? "close-apps"
-                       : "lock";
+  const char *action = action_name (engine, child);
   gboolean first = !rt->acting;
 
   if (first)
@@ -191,8 +215,6 @@ act (PdEngine *engine, PdRuntime *rt, const PdVerdict *v)
                 "PARENTD_LIMIT", limit_kind (v->state), "PARENTD_ACTION", action,
                 "MESSAGE", "%s reached the %s limit; action: %s", child->name,
                 limit_kind (v->state), action);
-      pd_engine_emit (engine, rt->uid, "LimitReached",
-                      g_variant_new ("(ss)", limit_kind (v->state), action));
     }
   /* Closed once; what starts later is stopped at exec. */
   if (child->on_limit == PD_ON_LIMIT_CLOSE_APPS && engine->apps != NULL)
@@ -290,6 +312,7 @@ pd_engine_check (PdEngine *engine, PdRuntime *rt)
 
   pd_engine_evaluate (engine, rt, now, &v, &used, &bonus);
   give_warnings (engine, rt, &v, now);
+  tell_limit (engine, rt, &v);
   if (action_due (engine, rt, &v, now))
     act (engine, rt, &v);
   else
