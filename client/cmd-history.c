@@ -1,4 +1,5 @@
-/* parentctl purchases: what the daemon recorded of purchase attempts. */
+/* parentctl apps and purchases: what the daemon recorded today of a
+ * child's apps, and of purchase attempts. */
 #include "config.h"
 
 #include <stdio.h>
@@ -97,6 +98,70 @@ pctl_cmd_purchases (int argc, char **argv)
     pctl_print_json (root);
   else if (rows == 0)
     printf ("No purchase attempts in the last %u days.\n", days);
+  else
+    pctl_table_print (table);
+  return PCTL_EXIT_OK;
+}
+
+int
+pctl_cmd_apps (int argc, char **argv)
+{
+  static const char *const header[] = { "APP", "USED", "LIMIT", "STATE", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (PctlTable) table = pctl_table_new (header);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *path = NULL;
+  GVariantIter *iter;
+  const char *app, *state;
+  guint64 used;
+  gint64 limit;
+  guint32 uid;
+  guint rows = 0;
+
+  if (argc != 2)
+    return pctl_usage_error ("usage: parentctl apps USER");
+  if (!pctl_resolve_child (argv[1], &uid, &name, &error))
+    return pctl_fail (error);
+  path = pctl_child_path (uid);
+  reply = pctl_call (path, "org.parentd1.Child", "GetApps", NULL, "(a(stxs))", &error);
+  if (reply == NULL)
+    return pctl_fail (error);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "child");
+  json_builder_add_string_value (b, name);
+  json_builder_set_member_name (b, "apps");
+  json_builder_begin_array (b);
+  g_variant_get (reply, "(a(stxs))", &iter);
+  while (g_variant_iter_next (iter, "(&stx&s)", &app, &used, &limit, &state))
+    {
+      g_autofree char *used_words = pctl_format_duration_words ((gint64) used);
+      g_autofree char *limit_words = limit >= 0 ? pctl_format_duration_words (limit) : g_strdup ("-");
+      const char *row[] = { app, used_words, limit_words, state, NULL };
+
+      pctl_table_add (table, row);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, app);
+      json_builder_set_member_name (b, "used_today");
+      json_builder_add_int_value (b, (gint64) used);
+      pctl_json_add_int_or_null (b, "limit", limit);
+      json_builder_set_member_name (b, "state");
+      json_builder_add_string_value (b, state);
+      json_builder_end_object (b);
+      rows++;
+    }
+  g_variant_iter_free (iter);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  if (pctl_options.json)
+    pctl_print_json (root);
+  else if (rows == 0)
+    printf ("%s has used no app today, and none has a limit or is blocked.\n", name);
   else
     pctl_table_print (table);
   return PCTL_EXIT_OK;

@@ -23,6 +23,7 @@ static int run_check_config (int argc, char **argv);
 static const Command commands[] = {
   { "status", pctl_cmd_status, "[USER]", "Time used and left today" },
   { "list", pctl_cmd_list, "", "The children, one a line" },
+  { "apps", pctl_cmd_apps, "USER", "Apps with use, limit and state today" },
   { "grant", pctl_cmd_grant, "USER DURATION", "Give extra time today (-15m takes it away)" },
   { "lock", pctl_cmd_lock, "USER DURATION", "Lock a child out now, for that long" },
   { "unlock", pctl_cmd_unlock, "USER", "End a lock-out" },

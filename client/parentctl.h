@@ -74,5 +74,6 @@ int pctl_cmd_approve (int argc, char **argv);
 int pctl_cmd_deny (int argc, char **argv);
 int pctl_cmd_reload (int argc, char **argv);
 int pctl_cmd_purchases (int argc, char **argv);
+int pctl_cmd_apps (int argc, char **argv);
 
 G_END_DECLS

@@ -96,6 +96,9 @@ pd_engine_get_apps (PdEngine *engine, uid_t uid)
   if (rt == NULL)
     return g_variant_builder_end (&builder);
   child = rt->policy;
+  /* Running apps' time so far goes to the ledger first, so that the
+   * answer is up to the second. */
+  pd_engine_credit (engine, rt, pd_clock_wall ());
   pd_day_at (&engine->config->daemon, engine->tz, pd_clock_wall (), &today);
   day = pd_child_record_day (pd_engine_record (engine, rt), today.date);
 

@@ -587,7 +587,7 @@ test_same_size_different (void)
 /* A file above the whole-hash size (4 MiB) is identified by its sampled
  * bytes: a renamed copy matches, a change in the first MiB does not, and
  * a change between two sampled blocks goes unseen (the trade-off that
- * procfacts.c explains). */
+ * identity.c explains). */
 static void
 test_big_file (void)
 {
