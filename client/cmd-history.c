@@ -89,10 +89,7 @@ pctl_cmd_purchases (int argc, char **argv)
   json_builder_end_object (b);
 
   if (only != NULL && shown == 0)
-    {
-      fprintf (stderr, "parentctl: '%s' is not a child you may see; 'parentctl list' shows the children\n", only);
-      return PCTL_EXIT_FAILURE;
-    }
+    return pctl_not_visible (only);
   root = json_builder_get_root (b);
   if (pctl_options.json)
     pctl_print_json (root);
@@ -143,15 +140,7 @@ pctl_cmd_apps (int argc, char **argv)
       const char *row[] = { app, used_words, limit_words, state, NULL };
 
       pctl_table_add (table, row);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "name");
-      json_builder_add_string_value (b, app);
-      json_builder_set_member_name (b, "used_today");
-      json_builder_add_int_value (b, (gint64) used);
-      pctl_json_add_int_or_null (b, "limit", limit);
-      json_builder_set_member_name (b, "state");
-      json_builder_add_string_value (b, state);
-      json_builder_end_object (b);
+      pctl_json_add_app (b, app, used, limit, state);
       rows++;
     }
   g_variant_iter_free (iter);

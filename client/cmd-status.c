@@ -70,15 +70,7 @@ json_child (JsonBuilder *b, const ChildView *c, GVariant *apps)
   g_variant_iter_init (&iter, apps);
   while (g_variant_iter_next (&iter, "(&stx&s)", &name, &used, &limit, &state))
     {
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "name");
-      json_builder_add_string_value (b, name);
-      json_builder_set_member_name (b, "used_today");
-      json_builder_add_int_value (b, (gint64) used);
-      pctl_json_add_int_or_null (b, "limit", limit);
-      json_builder_set_member_name (b, "state");
-      json_builder_add_string_value (b, state);
-      json_builder_end_object (b);
+      pctl_json_add_app (b, name, used, limit, state);
     }
   json_builder_end_array (b);
   json_builder_end_object (b);
@@ -175,10 +167,7 @@ pctl_cmd_status (int argc, char **argv)
   json_builder_end_object (json);
 
   if (only != NULL && shown == 0)
-    {
-      fprintf (stderr, "parentctl: '%s' is not a child you may see; 'parentctl list' shows the children\n", only);
-      return PCTL_EXIT_FAILURE;
-    }
+    return pctl_not_visible (only);
   root = json_builder_get_root (json);
   if (pctl_options.json)
     pctl_print_json (root);

@@ -86,6 +86,29 @@ pctl_json_add_int_or_null (JsonBuilder *builder, const char *member, gint64 valu
     json_builder_add_int_value (builder, value);
 }
 
+void
+pctl_json_add_app (JsonBuilder *builder, const char *name, guint64 used, gint64 limit,
+                   const char *state)
+{
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "name");
+  json_builder_add_string_value (builder, name);
+  json_builder_set_member_name (builder, "used_today");
+  json_builder_add_int_value (builder, (gint64) used);
+  pctl_json_add_int_or_null (builder, "limit", limit);
+  json_builder_set_member_name (builder, "state");
+  json_builder_add_string_value (builder, state);
+  json_builder_end_object (builder);
+}
+
+int
+pctl_not_visible (const char *user)
+{
+  fprintf (stderr, "parentctl: '%s' is not a child you may see; 'parentctl list' shows the "
+                   "children\n", user);
+  return PCTL_EXIT_FAILURE;
+}
+
 char *
 pctl_format_duration_words (gint64 seconds)
 {

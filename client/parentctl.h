@@ -60,6 +60,12 @@ void pctl_print_json (JsonNode *root);
 /* An int member, or null when value is negative (unlimited / none). */
 void pctl_json_add_int_or_null (JsonBuilder *builder, const char *member, gint64 value);
 
+/* One app of the contract's JSON: {"name","used_today","limit","state"}. */
+void pctl_json_add_app (JsonBuilder *builder, const char *name, guint64 used, gint64 limit,
+                        const char *state);
+/* Says USER is not a child the caller may see; returns PCTL_EXIT_FAILURE. */
+int pctl_not_visible (const char *user);
+
 /* --- commands --- */
 
 int pctl_check_config (const char *file, const char *at, const char *used);
