@@ -169,7 +169,8 @@ pctl_cmd_requests (int argc, char **argv)
       g_variant_lookup (details, "child", "&s", &child);
       g_variant_lookup (details, "reason", "&s", &reason);
       g_variant_lookup (details, "rule", "&s", &rule);
-      g_variant_lookup (details, "app", "&s", &app);
+      if (g_variant_lookup (details, "app", "&s", &app) && app[0] == '\0')
+        app = NULL;   /* no app matched: null, as the contract's JSON says */
       g_variant_lookup (details, "target", "&s", &target);
 
       json_builder_begin_object (b);

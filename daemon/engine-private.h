@@ -53,6 +53,7 @@ struct _PdEngine {
   guint clock_watch;
   gboolean save_failing;
   gboolean config_saved;      /* the configuration in force is in the store */
+  guint hold_guard;           /* checks held purchases stay frozen */
   char today[11];             /* the policy day history was last pruned for */
 };
 
@@ -83,6 +84,8 @@ gboolean pd_engine_on_purchase (uid_t uid, pid_t pid, const guint *rules, guint 
 void pd_engine_purchase_decided (PdEngine *engine, PdRequest *request);
 /* At start: expire holds whose processes are gone. */
 void pd_engine_purchases_resume (PdEngine *engine);
+/* Watches that held processes stay frozen while any hold is pending. */
+void pd_engine_guard_holds (PdEngine *engine);
 
 /* Credits counted time and restarts the count (engine.c). */
 void pd_engine_credit (PdEngine *engine, PdRuntime *rt, gint64 now);

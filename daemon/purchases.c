@@ -7,7 +7,13 @@
  * A hold survives a restart: the frozen process stays frozen (nothing
  * resumes it), the request and its pids are in the state, and the restarted
  * daemon finds the process again by its scan. A request whose processes
- * are all gone is expired then. */
+ * are all gone is expired then.
+ *
+ * SIGSTOP can be undone: the child owns the process and may send it
+ * SIGCONT, and the kernel does when its process group is orphaned. While a
+ * hold is pending parentd looks every 100 ms, and a held process found
+ * running is killed and the hold denied (fail closed): a process resumed
+ * behind a parent's back gets at most that long. */
 #include "config.h"
 
 #include <signal.h>
@@ -17,6 +23,8 @@
 #include "daemon/engine-private.h"
 #include "daemon/log.h"
 
+/* How often held processes are checked to be still frozen. */
+#define HOLD_GUARD_MS 100
 /* Held purchases per child at once; past this, attempts are killed: a
  * flood must not grow state or freeze a hundred processes. */
 #define MAX_PENDING_PURCHASES 5
@@ -194,6 +202,79 @@ decided_for (PdEngine *engine, uid_t uid, pid_t pid)
   return NULL;
 }
 
+/* The state letter of /proc/PID/stat ('T' stopped), or 0 if it is gone. */
+static char
+process_state (pid_t pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+  g_autofree char *text = NULL;
+  const char *close_paren;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL) || (close_paren = strrchr (text, ')')) == NULL ||
+      close_paren[1] != ' ')
+    return 0;
+  return close_paren[2];
+}
+
+static gboolean
+resumed_behind_our_back (PdRequest *request)
+{
+  g_autoptr (GArray) pids = request_pids (request);
+
+  for (guint j = 0; j < pids->len; j++)
+    {
+      char state = process_state ((pid_t) g_array_index (pids, guint32, j));
+
+      if (state != 0 && state != 'T' && state != 't' && state != 'Z' && state != 'X')
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+on_hold_guard (gpointer data)
+{
+  PdEngine *engine = data;
+  gboolean pending = FALSE, changed = FALSE;
+
+  for (guint i = 0; i < engine->state->requests->len; i++)
+    {
+      PdRequest *r = g_ptr_array_index (engine->state->requests, i);
+
+      if (r->kind != PD_REQUEST_PURCHASE || r->state != PD_REQUEST_PENDING)
+        continue;
+      if (!resumed_behind_our_back (r))
+        {
+          pending = TRUE;
+          continue;
+        }
+      pd_event (G_LOG_LEVEL_WARNING, PD_MESSAGE_TAMPER, "PARENTD_TARGET", detail_string (r, "target"),
+                "MESSAGE", "A held purchase (request %" G_GUINT64_FORMAT ", %s) was resumed without a "
+                "parent's answer; it was killed and the request denied", r->id,
+                detail_string (r, "target"));
+      r->state = PD_REQUEST_DENIED;
+      r->answered = pd_clock_wall ();
+      pd_engine_purchase_decided (engine, r);
+      changed = TRUE;
+    }
+  if (changed)
+    {
+      pd_engine_save_now (engine);
+      pd_engine_requests_changed (engine);
+    }
+  if (pending)
+    return G_SOURCE_CONTINUE;
+  engine->hold_guard = 0;
+  return G_SOURCE_REMOVE;
+}
+
+void
+pd_engine_guard_holds (PdEngine *engine)
+{
+  if (engine->hold_guard == 0 && engine->apps != NULL)
+    engine->hold_guard = g_timeout_add (HOLD_GUARD_MS, on_hold_guard, engine);
+}
+
 /* Under "ask": freeze first, then decide what the hold belongs to. */
 static gboolean
 hold (PdEngine *engine, PdRuntime *rt, pid_t pid, const char *rule, const char *app,
@@ -266,6 +347,7 @@ hold (PdEngine *engine, PdRuntime *rt, pid_t pid, const char *rule, const char *
   pd_engine_save_now (engine);
   pd_engine_schedule_requests (engine);
   pd_engine_requests_changed (engine);
+  pd_engine_guard_holds (engine);
   return TRUE;
 }
 
@@ -371,6 +453,7 @@ pd_engine_purchases_resume (PdEngine *engine)
       pd_engine_save_now (engine);
       pd_engine_requests_changed (engine);
     }
+  pd_engine_guard_holds (engine);
 }
 
 GVariant *

@@ -88,8 +88,9 @@ pd_requests_pending (PdState *state, guint64 id, GError **error)
   if (request->state == PD_REQUEST_PENDING)
     return request;
 
-  when = g_date_time_new_from_unix_local (request->state == PD_REQUEST_EXPIRED ? request->expires
-                                                                               : request->answered);
+  /* A hold whose process died expired early: answered says when. */
+  when = g_date_time_new_from_unix_local (request->answered != 0 ? request->answered
+                                                                 : request->expires);
   at = when != NULL ? g_date_time_format (when, "%Y-%m-%d %H:%M") : g_strdup ("?");
   g_set_error (error, PD_ERROR, PD_ERROR_NO_SUCH_REQUEST,
                "Request %" G_GUINT64_FORMAT " was already %s at %s and can no longer be answered",
