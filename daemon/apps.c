@@ -363,6 +363,19 @@ pd_apps_signal (PdApps *apps, pid_t pid, int sig)
   return pd_procmon_signal (apps->procmon, pid, sig);
 }
 
+gboolean
+pd_apps_signal_process (PdApps *apps, pid_t pid, guint64 start, int sig)
+{
+  return start != 0 && pd_procmon_start_time (apps->procmon, pid) == start &&
+         pd_procmon_signal (apps->procmon, pid, sig);
+}
+
+guint64
+pd_apps_start_time (PdApps *apps, pid_t pid)
+{
+  return pd_procmon_start_time (apps->procmon, pid);
+}
+
 const char *const *
 pd_apps_running (PdApps *apps, uid_t uid)
 {

@@ -59,5 +59,10 @@ void pd_apps_close (PdApps *apps, uid_t uid, int app, const PdChild *policy);
 /* Sends sig to a followed process, safe against pid reuse. FALSE if it is
  * gone or not followed. */
 gboolean pd_apps_signal (PdApps *apps, pid_t pid, int sig);
+/* The same, to the process that had start time start: FALSE if pid now
+ * names another process. */
+gboolean pd_apps_signal_process (PdApps *apps, pid_t pid, guint64 start, int sig);
+/* The start time of a followed process (see pd_procmon_start_time). */
+guint64 pd_apps_start_time (PdApps *apps, pid_t pid);
 
 G_END_DECLS

@@ -54,6 +54,7 @@ struct _PdEngine {
   gboolean save_failing;
   gboolean config_saved;      /* the configuration in force is in the store */
   guint hold_guard;           /* checks held purchases stay frozen */
+  guint save_soon;            /* a save gathered from many small changes */
   char today[11];             /* the policy day history was last pruned for */
 };
 
@@ -66,6 +67,9 @@ void pd_engine_check_all (PdEngine *engine);
 void pd_engine_evaluate (PdEngine *engine, PdRuntime *rt, gint64 now, PdVerdict *out,
                          gint64 *out_used, gint64 *out_bonus);
 gboolean pd_engine_save_now (PdEngine *engine);
+/* Saves within half a second: for changes that come in floods (purchase
+ * attempts), so that the exec path never waits for an fsync. */
+void pd_engine_save_soon (PdEngine *engine);
 void pd_engine_schedule_requests (PdEngine *engine);
 /* engine-apps.c: per-app time, app limits, and the exec verdict. */
 void pd_engine_start_apps (PdEngine *engine);

@@ -373,6 +373,23 @@ pd_engine_save_now (PdEngine *engine)
 }
 
 static gboolean
+on_save_soon (gpointer data)
+{
+  PdEngine *engine = data;
+
+  engine->save_soon = 0;
+  pd_engine_save_now (engine);
+  return G_SOURCE_REMOVE;
+}
+
+void
+pd_engine_save_soon (PdEngine *engine)
+{
+  if (engine->save_soon == 0)
+    engine->save_soon = g_timeout_add (500, on_save_soon, engine);
+}
+
+static gboolean
 any_counting (PdEngine *engine)
 {
   GHashTableIter iter;
@@ -747,6 +764,7 @@ pd_engine_free (PdEngine *engine)
   g_clear_handle_id (&engine->request_timer, g_source_remove);
   g_clear_handle_id (&engine->clock_watch, g_source_remove);
   g_clear_handle_id (&engine->hold_guard, g_source_remove);
+  g_clear_handle_id (&engine->save_soon, g_source_remove);
   g_clear_pointer (&engine->apps, pd_apps_free);
   g_clear_pointer (&engine->children, g_hash_table_unref);
   g_clear_pointer (&engine->sessions, pd_sessions_free);

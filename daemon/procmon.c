@@ -823,6 +823,14 @@ pd_procmon_signal (PdProcmon *self, pid_t pid, int sig)
   return sent;
 }
 
+guint64
+pd_procmon_start_time (PdProcmon *self, pid_t pid)
+{
+  PdProcEntry *entry = lookup (self, pid);
+
+  return entry != NULL ? entry->start_time : 0;
+}
+
 void
 pd_procmon_get_stats (PdProcmon *self, PdProcmonStats *out)
 {

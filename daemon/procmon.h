@@ -52,6 +52,11 @@ void pd_procmon_foreach (PdProcmon *procmon, uid_t uid, PdProcFunc func, gpointe
  * the start time recorded when it entered the table). FALSE if it is gone. */
 gboolean pd_procmon_signal (PdProcmon *procmon, pid_t pid, int sig);
 
+/* When the process in the table under pid started (clock ticks after
+ * boot, as /proc/PID/stat says); with the pid, it names one process for
+ * good. 0 if pid is not in the table. */
+guint64 pd_procmon_start_time (PdProcmon *procmon, pid_t pid);
+
 typedef struct {
   guint64 events;      /* proc connector messages handled */
   guint64 execs;       /* EXEC events */

@@ -28,6 +28,9 @@
 /* Held purchases per child at once; past this, attempts are killed: a
  * flood must not grow state or freeze a hundred processes. */
 #define MAX_PENDING_PURCHASES 5
+/* Processes one hold keeps frozen; further repeats of the same purchase
+ * are killed, so that a flood costs a bounded amount per attempt. */
+#define MAX_PROCS_PER_HOLD 8
 /* Repeats of the same attempt within this long share one log record. */
 #define COALESCE_SECONDS (10 * 60)
 /* The log keeps at most this many records per child (oldest go first). */
@@ -91,30 +94,73 @@ detail_string (PdRequest *request, const char *key)
            ? g_variant_get_string (value, NULL) : "";
 }
 
+/* A held process: the pid and its start time, which together name one
+ * process for good; the pid alone may be reused by another. */
+typedef struct {
+  guint32 pid;
+  guint64 start;
+} Proc;
+
 /* The frozen processes of a purchase request. (transfer full) */
 static GArray *
-request_pids (PdRequest *request)
+request_procs (PdRequest *request)
 {
-  GVariant *value = detail (request, "pids");
-  GArray *pids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  GVariant *value = detail (request, "procs");
+  GArray *procs = g_array_new (FALSE, FALSE, sizeof (Proc));
+  GVariantIter iter;
+  Proc proc;
 
-  if (value != NULL && g_variant_is_of_type (value, G_VARIANT_TYPE ("au")))
+  if (value != NULL && g_variant_is_of_type (value, G_VARIANT_TYPE ("a(ut)")))
     {
-      gsize n;
-      const guint32 *items = g_variant_get_fixed_array (value, &n, sizeof (guint32));
-
-      g_array_append_vals (pids, items, (guint) n);
+      g_variant_iter_init (&iter, value);
+      while (g_variant_iter_next (&iter, "(ut)", &proc.pid, &proc.start))
+        g_array_append_val (procs, proc);
     }
-  return pids;
+  return procs;
+}
+
+/* "procs" names the processes for good; "pid" and "pids" are what a
+ * parent's tools show. */
+static void
+set_request_procs (PdRequest *request, GArray *procs)
+{
+  GVariantBuilder builder, pids;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ut)"));
+  g_variant_builder_init (&pids, G_VARIANT_TYPE ("au"));
+  for (guint i = 0; i < procs->len; i++)
+    {
+      g_variant_builder_add (&builder, "(ut)", g_array_index (procs, Proc, i).pid,
+                             g_array_index (procs, Proc, i).start);
+      g_variant_builder_add (&pids, "u", g_array_index (procs, Proc, i).pid);
+    }
+  g_hash_table_insert (request->details, g_strdup ("procs"),
+                       g_variant_ref_sink (g_variant_builder_end (&builder)));
+  g_hash_table_insert (request->details, g_strdup ("pids"),
+                       g_variant_ref_sink (g_variant_builder_end (&pids)));
+  if (procs->len > 0)
+    g_hash_table_insert (request->details, g_strdup ("pid"),
+                         g_variant_ref_sink (g_variant_new_uint32 (g_array_index (procs, Proc, 0).pid)));
+}
+
+static gboolean
+request_has (PdRequest *request, Proc proc)
+{
+  g_autoptr (GArray) procs = request_procs (request);
+
+  for (guint j = 0; j < procs->len; j++)
+    if (g_array_index (procs, Proc, j).pid == proc.pid && g_array_index (procs, Proc, j).start == proc.start)
+      return TRUE;
+  return FALSE;
 }
 
 static void
-set_request_pids (PdRequest *request, GArray *pids)
+add_proc (PdRequest *request, Proc proc)
 {
-  g_hash_table_insert (request->details, g_strdup ("pids"),
-                       g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32,
-                                                                      pids->data, pids->len,
-                                                                      sizeof (guint32))));
+  g_autoptr (GArray) procs = request_procs (request);
+
+  g_array_append_val (procs, proc);
+  set_request_procs (request, procs);
 }
 
 static gboolean any_alive (PdEngine *engine, PdRequest *request);
@@ -124,7 +170,7 @@ static gboolean any_alive (PdEngine *engine, PdRequest *request);
  * meanwhile (the child closed them) are expired on the way, so that they
  * do not count against the cap. */
 static PdRequest *
-pending_purchase (PdEngine *engine, uid_t uid, const char *rule, const char *target, pid_t pid,
+pending_purchase (PdEngine *engine, uid_t uid, const char *rule, const char *target, Proc proc,
                   guint *out_pending)
 {
   PdRequest *same = NULL;
@@ -133,7 +179,6 @@ pending_purchase (PdEngine *engine, uid_t uid, const char *rule, const char *tar
   for (guint i = 0; i < engine->state->requests->len; i++)
     {
       PdRequest *r = g_ptr_array_index (engine->state->requests, i);
-      g_autoptr (GArray) pids = NULL;
 
       if (r->uid != uid || r->kind != PD_REQUEST_PURCHASE || r->state != PD_REQUEST_PENDING)
         continue;
@@ -146,10 +191,8 @@ pending_purchase (PdEngine *engine, uid_t uid, const char *rule, const char *tar
           continue;
         }
       (*out_pending)++;
-      pids = request_pids (r);
-      for (guint j = 0; j < pids->len; j++)
-        if (g_array_index (pids, guint32, j) == (guint32) pid)
-          return r;   /* already held: found again by a scan after a restart */
+      if (request_has (r, proc))
+        return r;   /* already held: found again by a scan after a restart */
       if (strcmp (detail_string (r, "rule"), rule) == 0 &&
           strcmp (detail_string (r, "target"), target) == 0)
         same = r;
@@ -171,24 +214,14 @@ parent_of (pid_t pid)
   return (pid_t) ppid;
 }
 
-static gboolean
-request_has_pid (PdRequest *request, guint32 pid)
-{
-  g_autoptr (GArray) pids = request_pids (request);
-
-  for (guint j = 0; j < pids->len; j++)
-    if (g_array_index (pids, guint32, j) == pid)
-      return TRUE;
-  return FALSE;
-}
-
 /* A purchase already decided for this process, or for the process that
  * forked it (a forked copy carries the same arguments): the answer stands
  * for it too. Another process with the same target is a new purchase. */
 static PdRequest *
-decided_for (PdEngine *engine, uid_t uid, pid_t pid)
+decided_for (PdEngine *engine, uid_t uid, Proc proc)
 {
-  pid_t parent = parent_of (pid);
+  pid_t parent_pid = parent_of ((pid_t) proc.pid);
+  Proc parent = { (guint32) parent_pid, parent_pid > 1 ? pd_apps_start_time (engine->apps, parent_pid) : 0 };
 
   for (guint i = engine->state->requests->len; i > 0; i--)
     {
@@ -196,7 +229,7 @@ decided_for (PdEngine *engine, uid_t uid, pid_t pid)
 
       if (r->uid != uid || r->kind != PD_REQUEST_PURCHASE || r->state == PD_REQUEST_PENDING)
         continue;
-      if (request_has_pid (r, (guint32) pid) || (parent > 1 && request_has_pid (r, (guint32) parent)))
+      if (request_has (r, proc) || (parent.start != 0 && request_has (r, parent)))
         return r;
     }
   return NULL;
@@ -217,14 +250,18 @@ process_state (pid_t pid)
 }
 
 static gboolean
-resumed_behind_our_back (PdRequest *request)
+resumed_behind_our_back (PdEngine *engine, PdRequest *request)
 {
-  g_autoptr (GArray) pids = request_pids (request);
+  g_autoptr (GArray) procs = request_procs (request);
 
-  for (guint j = 0; j < pids->len; j++)
+  for (guint j = 0; j < procs->len; j++)
     {
-      char state = process_state ((pid_t) g_array_index (pids, guint32, j));
+      Proc proc = g_array_index (procs, Proc, j);
+      char state;
 
+      if (pd_apps_start_time (engine->apps, (pid_t) proc.pid) != proc.start)
+        continue;   /* gone, and the pid perhaps taken by another */
+      state = process_state ((pid_t) proc.pid);
       if (state != 0 && state != 'T' && state != 't' && state != 'Z' && state != 'X')
         return TRUE;
     }
@@ -243,7 +280,7 @@ on_hold_guard (gpointer data)
 
       if (r->kind != PD_REQUEST_PURCHASE || r->state != PD_REQUEST_PENDING)
         continue;
-      if (!resumed_behind_our_back (r))
+      if (!resumed_behind_our_back (engine, r))
         {
           pending = TRUE;
           continue;
@@ -259,7 +296,7 @@ on_hold_guard (gpointer data)
     }
   if (changed)
     {
-      pd_engine_save_now (engine);
+      pd_engine_save_soon (engine);
       pd_engine_requests_changed (engine);
     }
   if (pending)
@@ -281,39 +318,41 @@ hold (PdEngine *engine, PdRuntime *rt, pid_t pid, const char *rule, const char *
       const char *target, gint64 now)
 {
   PdChildRecord *child = pd_engine_record (engine, rt);
+  Proc proc = { (guint32) pid, pd_apps_start_time (engine->apps, pid) };
   guint pending;
   PdRequest *request;
-  g_autoptr (GArray) pids = NULL;
-  guint32 pid32 = (guint32) pid;
 
   pd_apps_signal (engine->apps, pid, SIGSTOP);
-  request = decided_for (engine, rt->uid, pid);
+  request = decided_for (engine, rt->uid, proc);
   if (request != NULL)
     {
       gboolean approved = request->state == PD_REQUEST_APPROVED;
 
-      if (!request_has_pid (request, pid32))
-        {
-          pids = request_pids (request);
-          g_array_append_val (pids, pid32);
-          set_request_pids (request, pids);
-        }
-      pd_apps_signal (engine->apps, pid, approved ? SIGCONT : SIGKILL);
+      if (!request_has (request, proc))
+        add_proc (request, proc);
+      pd_apps_signal_process (engine->apps, pid, proc.start, approved ? SIGCONT : SIGKILL);
       return approved;
     }
-  request = pending_purchase (engine, rt->uid, rule, target, pid, &pending);
+  request = pending_purchase (engine, rt->uid, rule, target, proc, &pending);
   if (request != NULL)
     {
-      pids = request_pids (request);
-      for (guint j = 0; j < pids->len; j++)
-        if (g_array_index (pids, guint32, j) == pid32)
-          return TRUE;
+      g_autoptr (GArray) procs = request_procs (request);
+
+      if (request_has (request, proc))
+        return TRUE;
+      if (procs->len >= MAX_PROCS_PER_HOLD)
+        {
+          pd_apps_signal_process (engine->apps, pid, proc.start, SIGKILL);
+          record_attempt (child, now, rule, app, target, "blocked", 0);
+          tell (engine, rt->uid, now, rule, app, "blocked");
+          pd_engine_save_soon (engine);
+          return FALSE;
+        }
       /* The same purchase again: it waits on the same answer. */
-      g_array_append_val (pids, pid32);
-      set_request_pids (request, pids);
+      add_proc (request, proc);
       record_attempt (child, now, rule, app, target, "held", request->id);
       tell (engine, rt->uid, now, rule, app, "held");
-      pd_engine_save_now (engine);
+      pd_engine_save_soon (engine);
       return TRUE;
     }
   if (pending >= MAX_PENDING_PURCHASES)
@@ -323,7 +362,7 @@ hold (PdEngine *engine, PdRuntime *rt, pid_t pid, const char *rule, const char *
       tell (engine, rt->uid, now, rule, app, "blocked");
       g_message ("%s: %u purchases already wait for a parent; killed another (%s)",
                  rt->policy->name, pending, target);
-      pd_engine_save_now (engine);
+      pd_engine_save_soon (engine);
       return FALSE;
     }
 
@@ -332,9 +371,7 @@ hold (PdEngine *engine, PdRuntime *rt, pid_t pid, const char *rule, const char *
   g_hash_table_insert (request->details, g_strdup ("rule"), g_variant_ref_sink (g_variant_new_string (rule)));
   g_hash_table_insert (request->details, g_strdup ("app"), g_variant_ref_sink (g_variant_new_string (app)));
   g_hash_table_insert (request->details, g_strdup ("target"), g_variant_ref_sink (g_variant_new_string (target)));
-  pids = g_array_new (FALSE, FALSE, sizeof (guint32));
-  g_array_append_val (pids, pid32);
-  set_request_pids (request, pids);
+  add_proc (request, proc);
   record_attempt (child, now, rule, app, target, "held", request->id);
 
   pd_event (G_LOG_LEVEL_MESSAGE, PD_MESSAGE_PURCHASE_HELD, "PARENTD_CHILD", rt->policy->name,
@@ -344,7 +381,7 @@ hold (PdEngine *engine, PdRuntime *rt, pid_t pid, const char *rule, const char *
             rt->policy->name, rule, target, request->id, engine->config->daemon.purchase_hold,
             request->id, request->id);
   tell (engine, rt->uid, now, rule, app, "held");
-  pd_engine_save_now (engine);
+  pd_engine_save_soon (engine);
   pd_engine_schedule_requests (engine);
   pd_engine_requests_changed (engine);
   pd_engine_guard_holds (engine);
@@ -373,14 +410,14 @@ pd_engine_on_purchase (uid_t uid, pid_t pid, const guint *rules, guint n_rules, 
       record_attempt (pd_engine_record (engine, rt), now, rule, app, target, "blocked", 0);
       tell (engine, uid, now, rule, app, "blocked");
       g_message ("%s: blocked a purchase (%s, %s)", rt->policy->name, rule, target);
-      pd_engine_save_now (engine);
+      pd_engine_save_soon (engine);
       return FALSE;
     case PD_PURCHASES_LOG:
     case PD_PURCHASES_ALLOW:
     default:
       record_attempt (pd_engine_record (engine, rt), now, rule, app, target, "logged", 0);
       tell (engine, uid, now, rule, app, "logged");
-      pd_engine_save_now (engine);
+      pd_engine_save_soon (engine);
       return TRUE;
     }
 }
@@ -390,19 +427,17 @@ pd_engine_on_purchase (uid_t uid, pid_t pid, const guint *rules, guint n_rules, 
 void
 pd_engine_purchase_decided (PdEngine *engine, PdRequest *request)
 {
-  g_autoptr (GArray) pids = request_pids (request);
+  g_autoptr (GArray) procs = request_procs (request);
   gboolean approved = request->state == PD_REQUEST_APPROVED;
   const char *outcome = pd_request_state_to_string (request->state);
   PdChildRecord *child = pd_state_lookup_child (engine->state, request->uid);
 
-  for (guint i = 0; i < pids->len; i++)
+  for (guint i = 0; engine->apps != NULL && i < procs->len; i++)
     {
-      pid_t pid = (pid_t) g_array_index (pids, guint32, i);
+      Proc proc = g_array_index (procs, Proc, i);
 
-      if (engine->apps == NULL)
-        continue;
       /* Killed while stopped it dies at once; resumed, it goes on. */
-      pd_apps_signal (engine->apps, pid, approved ? SIGCONT : SIGKILL);
+      pd_apps_signal_process (engine->apps, (pid_t) proc.pid, proc.start, approved ? SIGCONT : SIGKILL);
     }
   for (guint i = 0; child != NULL && i < child->purchases->len; i++)
     {
@@ -421,10 +456,11 @@ pd_engine_purchase_decided (PdEngine *engine, PdRequest *request)
 static gboolean
 any_alive (PdEngine *engine, PdRequest *request)
 {
-  g_autoptr (GArray) pids = request_pids (request);
+  g_autoptr (GArray) procs = request_procs (request);
 
-  for (guint i = 0; i < pids->len; i++)
-    if (pd_apps_signal (engine->apps, (pid_t) g_array_index (pids, guint32, i), 0))
+  for (guint i = 0; i < procs->len; i++)
+    if (pd_apps_signal_process (engine->apps, (pid_t) g_array_index (procs, Proc, i).pid,
+                                g_array_index (procs, Proc, i).start, 0))
       return TRUE;
   return FALSE;
 }
@@ -450,7 +486,7 @@ pd_engine_purchases_resume (PdEngine *engine)
     }
   if (changed)
     {
-      pd_engine_save_now (engine);
+      pd_engine_save_soon (engine);
       pd_engine_requests_changed (engine);
     }
   pd_engine_guard_holds (engine);
