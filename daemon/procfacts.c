@@ -277,10 +277,12 @@ const char *
 pd_facts_program_arg (const char *exe, const char *args, gsize args_len)
 {
   const Interpreter *in;
-  ArgIter it = { args, args + args_len };
+  ArgIter it;
 
   if (exe == NULL || args == NULL || args_len == 0 || (in = interpreter_of (exe)) == NULL)
     return NULL;
+  /* Only now: args + args_len on a NULL args would be undefined. */
+  it = (ArgIter) { args, args + args_len };
   next_arg (&it);  /* argv[0] */
   switch (in->style)
     {
