@@ -54,6 +54,7 @@ struct _PdEngine {
   gboolean save_failing;
   gboolean config_saved;      /* the configuration in force is in the store */
   guint hold_guard;           /* checks held purchases stay frozen */
+  GHashTable *hold_strikes;   /* (owned) (nullable) ids of holds found running once */
   guint save_soon;            /* a save gathered from many small changes */
   char today[11];             /* the policy day history was last pruned for */
 };

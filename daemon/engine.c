@@ -765,6 +765,7 @@ pd_engine_free (PdEngine *engine)
   g_clear_handle_id (&engine->clock_watch, g_source_remove);
   g_clear_handle_id (&engine->hold_guard, g_source_remove);
   g_clear_handle_id (&engine->save_soon, g_source_remove);
+  g_clear_pointer (&engine->hold_strikes, g_hash_table_unref);
   g_clear_pointer (&engine->apps, pd_apps_free);
   g_clear_pointer (&engine->children, g_hash_table_unref);
   g_clear_pointer (&engine->sessions, pd_sessions_free);

@@ -327,8 +327,14 @@ update (PdProcmon *self, pid_t pid, uid_t uid, gboolean exec)
 {
   PdProcEntry *entry = lookup (self, pid);
   gboolean followed = is_followed (self, uid);
+  guint64 start_time;
 
   if (entry != NULL && (!followed || entry->uid != uid))
+    remove_entry (self, g_steal_pointer (&entry));
+  /* Events from several CPUs may come out of order: the exit of the
+   * process that had this pid before can come after the new one's exec.
+   * A different start time tells the two apart. */
+  if (entry != NULL && read_start_time (self, pid, &start_time) && start_time != entry->start_time)
     remove_entry (self, g_steal_pointer (&entry));
   if (followed && entry == NULL)
     add_and_report (self, pid, uid, FALSE);

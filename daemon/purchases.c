@@ -11,9 +11,10 @@
  *
  * SIGSTOP can be undone: the child owns the process and may send it
  * SIGCONT, and the kernel does when its process group is orphaned. While a
- * hold is pending parentd looks every 100 ms, and a held process found
- * running is killed and the hold denied (fail closed): a process resumed
- * behind a parent's back gets at most that long. */
+ * hold is pending parentd looks every 100 ms; a held process found
+ * running is stopped again, and if it runs again at the next look it is
+ * killed and the hold denied (fail closed): a process resumed behind a
+ * parent's back gets at most about 200 ms. */
 #include "config.h"
 
 #include <signal.h>
@@ -31,7 +32,9 @@
 /* Processes one hold keeps frozen; further repeats of the same purchase
  * are killed, so that a flood costs a bounded amount per attempt. */
 #define MAX_PROCS_PER_HOLD 8
-/* Repeats of the same attempt within this long share one log record. */
+/* Repeats of the same attempt within this long, among the last this many
+ * records, share one log record. */
+#define COALESCE_RECORDS 32
 #define COALESCE_SECONDS (10 * 60)
 /* The log keeps at most this many records per child (oldest go first). */
 #define MAX_RECORDS 1000
@@ -48,12 +51,14 @@ first_app (PdEngine *engine, const guint *apps, guint n_apps)
   return n_apps > 0 ? ((PdRule *) g_ptr_array_index (engine->config->apps, apps[0]))->name : "";
 }
 
-/* Records an attempt, or counts it into the same recent record. */
+/* Records an attempt, or counts it into the same recent record. Only the
+ * last few records are looked at, so that a flood costs the same per
+ * attempt however long the log. */
 static PdPurchaseRecord *
 record_attempt (PdChildRecord *child, gint64 now, const char *rule, const char *app,
                 const char *target, const char *outcome, guint64 request)
 {
-  for (guint i = child->purchases->len; i > 0; i--)
+  for (guint i = child->purchases->len, seen = 0; i > 0 && seen < COALESCE_RECORDS; i--, seen++)
     {
       PdPurchaseRecord *r = g_ptr_array_index (child->purchases, i - 1);
 
@@ -249,10 +254,15 @@ process_state (pid_t pid)
   return close_paren[2];
 }
 
+/* A held process found running is stopped again and gets a strike; one
+ * found running on two looks in a row was resumed on purpose. The first
+ * look forgives a process that had not yet taken its SIGSTOP (one in an
+ * uninterruptible sleep takes it late). */
 static gboolean
 resumed_behind_our_back (PdEngine *engine, PdRequest *request)
 {
   g_autoptr (GArray) procs = request_procs (request);
+  gboolean running = FALSE;
 
   for (guint j = 0; j < procs->len; j++)
     {
@@ -263,8 +273,19 @@ resumed_behind_our_back (PdEngine *engine, PdRequest *request)
         continue;   /* gone, and the pid perhaps taken by another */
       state = process_state ((pid_t) proc.pid);
       if (state != 0 && state != 'T' && state != 't' && state != 'Z' && state != 'X')
-        return TRUE;
+        {
+          pd_apps_signal_process (engine->apps, (pid_t) proc.pid, proc.start, SIGSTOP);
+          running = TRUE;
+        }
     }
+  if (!running)
+    {
+      g_hash_table_remove (engine->hold_strikes, &request->id);
+      return FALSE;
+    }
+  if (g_hash_table_contains (engine->hold_strikes, &request->id))
+    return TRUE;
+  g_hash_table_add (engine->hold_strikes, g_memdup2 (&request->id, sizeof request->id));
   return FALSE;
 }
 
@@ -308,6 +329,8 @@ on_hold_guard (gpointer data)
 void
 pd_engine_guard_holds (PdEngine *engine)
 {
+  if (engine->hold_strikes == NULL)
+    engine->hold_strikes = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   if (engine->hold_guard == 0 && engine->apps != NULL)
     engine->hold_guard = g_timeout_add (HOLD_GUARD_MS, on_hold_guard, engine);
 }
