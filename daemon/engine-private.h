@@ -56,6 +56,8 @@ struct _PdEngine {
   guint hold_guard;           /* checks held purchases stay frozen */
   GHashTable *hold_strikes;   /* (owned) (nullable) ids of holds found running once */
   guint save_soon;            /* a save gathered from many small changes */
+  gint64 told_second;         /* PurchaseAttempt signals sent in this second */
+  guint told;
   char today[11];             /* the policy day history was last pruned for */
 };
 

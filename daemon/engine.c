@@ -376,9 +376,16 @@ static gboolean
 on_save_soon (gpointer data)
 {
   PdEngine *engine = data;
+  g_autoptr (GError) error = NULL;
 
   engine->save_soon = 0;
-  pd_engine_save_now (engine);
+  if (pd_store_save_in_background (engine->store, engine->state, &error) || engine->save_failing)
+    return G_SOURCE_REMOVE;
+  pd_event (G_LOG_LEVEL_WARNING, PD_MESSAGE_STATE_UNSAVED, "MESSAGE",
+            "Cannot save state: %s; keeping it in memory and retrying every %d s",
+            error->message, SAVE_RETRY_SECONDS);
+  engine->save_failing = TRUE;
+  schedule_checkpoint (engine);
   return G_SOURCE_REMOVE;
 }
 

@@ -671,6 +671,9 @@ watch_socket (PdProcmon *self)
   g_autoptr (GSource) source = g_unix_fd_source_new (self->sock, G_IO_IN | G_IO_ERR);
 
   g_source_set_can_recurse (source, TRUE);
+  /* Ahead of bus calls and timers: a purchase must be frozen, and a
+   * blocked app killed, within milliseconds of its exec. */
+  g_source_set_priority (source, G_PRIORITY_HIGH);
   g_source_set_callback (source, G_SOURCE_FUNC (on_socket), self, NULL);
   return g_source_attach (source, NULL);
 }

@@ -24,6 +24,10 @@
 #include "daemon/engine-private.h"
 #include "daemon/log.h"
 
+/* PurchaseAttempt signals a second, at most. */
+#define TELL_PER_SECOND 10
+/* Answered purchases a new attempt is compared with (a fork of one). */
+#define RECENT_ANSWERS 16
 /* How often held processes are checked to be still frozen. */
 #define HOLD_GUARD_MS 100
 /* Held purchases per child at once; past this, attempts are killed: a
@@ -76,10 +80,39 @@ record_attempt (PdChildRecord *child, gint64 now, const char *rule, const char *
   return pd_child_record_add_purchase (child, now, rule, app, target, outcome, request);
 }
 
+/* Attempts killed past the cap are a flood: they share one record per
+ * rule (the first target, and a count), so that the log, and the state
+ * written after every change, stay small however many there are. */
+static void
+record_flood (PdChildRecord *child, gint64 now, const char *rule, const char *app,
+              const char *target)
+{
+  for (guint i = child->purchases->len, seen = 0; i > 0 && seen < COALESCE_RECORDS; i--, seen++)
+    {
+      PdPurchaseRecord *r = g_ptr_array_index (child->purchases, i - 1);
+
+      if (now - r->time > COALESCE_SECONDS)
+        break;
+      if (r->request == 0 && strcmp (r->rule, rule) == 0 && strcmp (r->outcome, "blocked") == 0)
+        {
+          r->count++;
+          return;
+        }
+    }
+  record_attempt (child, now, rule, app, target, "blocked", 0);
+}
+
 static void
 tell (PdEngine *engine, uid_t uid, gint64 now, const char *rule, const char *app,
       const char *outcome)
 {
+  /* A flood must not become a flood of notifications on a parent's
+   * desktop, nor cost the exec path a bus message per attempt: at most
+   * TELL_PER_SECOND signals a second; the log has every attempt. */
+  if (now != engine->told_second)
+    engine->told_second = now, engine->told = 0;
+  if (engine->told++ >= TELL_PER_SECOND)
+    return;
   pd_engine_emit (engine, uid, "PurchaseAttempt",
                   g_variant_new ("(tsss)", (guint64) now, rule, app, outcome));
 }
@@ -159,6 +192,17 @@ request_has (PdRequest *request, Proc proc)
   return FALSE;
 }
 
+static gboolean
+request_has_pid (PdRequest *request, guint32 pid)
+{
+  g_autoptr (GArray) procs = request_procs (request);
+
+  for (guint j = 0; j < procs->len; j++)
+    if (g_array_index (procs, Proc, j).pid == pid)
+      return TRUE;
+  return FALSE;
+}
+
 static void
 add_proc (PdRequest *request, Proc proc)
 {
@@ -170,10 +214,10 @@ add_proc (PdRequest *request, Proc proc)
 
 static gboolean any_alive (PdEngine *engine, PdRequest *request);
 
-/* The pending hold this attempt belongs to: the one holding this very pid,
- * or one for the same rule and target. Holds whose processes all died
- * meanwhile (the child closed them) are expired on the way, so that they
- * do not count against the cap. */
+/* The pending hold this attempt belongs to: the one holding this very
+ * process, or one for the same rule and target. Holds whose processes died
+ * are expired by the guard, not here: this runs for every attempt of a
+ * flood, and must cost the same whatever the holds are. */
 static PdRequest *
 pending_purchase (PdEngine *engine, uid_t uid, const char *rule, const char *target, Proc proc,
                   guint *out_pending)
@@ -187,7 +231,10 @@ pending_purchase (PdEngine *engine, uid_t uid, const char *rule, const char *tar
 
       if (r->uid != uid || r->kind != PD_REQUEST_PURCHASE || r->state != PD_REQUEST_PENDING)
         continue;
-      if (!any_alive (engine, r))
+      if (request_has (r, proc))
+        return r;   /* already held: found again by a scan after a restart */
+      /* Its process's pid names another process now: the held one is gone. */
+      if (request_has_pid (r, proc.pid) && !any_alive (engine, r))
         {
           r->state = PD_REQUEST_EXPIRED;
           r->answered = pd_clock_wall ();
@@ -196,8 +243,6 @@ pending_purchase (PdEngine *engine, uid_t uid, const char *rule, const char *tar
           continue;
         }
       (*out_pending)++;
-      if (request_has (r, proc))
-        return r;   /* already held: found again by a scan after a restart */
       if (strcmp (detail_string (r, "rule"), rule) == 0 &&
           strcmp (detail_string (r, "target"), target) == 0)
         same = r;
@@ -225,15 +270,26 @@ parent_of (pid_t pid)
 static PdRequest *
 decided_for (PdEngine *engine, uid_t uid, Proc proc)
 {
-  pid_t parent_pid = parent_of ((pid_t) proc.pid);
-  Proc parent = { (guint32) parent_pid, parent_pid > 1 ? pd_apps_start_time (engine->apps, parent_pid) : 0 };
+  Proc parent = { 0, 0 };
+  guint looked = 0;
 
-  for (guint i = engine->state->requests->len; i > 0; i--)
+  /* The most recent answers only: a fork of an answered purchase comes
+   * soon after the answer, and a flood must not cost more as answers
+   * pile up. */
+  for (guint i = engine->state->requests->len; i > 0 && looked < RECENT_ANSWERS; i--)
     {
       PdRequest *r = g_ptr_array_index (engine->state->requests, i - 1);
 
       if (r->uid != uid || r->kind != PD_REQUEST_PURCHASE || r->state == PD_REQUEST_PENDING)
         continue;
+      looked++;
+      if (parent.pid == 0)
+        {
+          pid_t parent_pid = parent_of ((pid_t) proc.pid);
+
+          parent.pid = (guint32) MAX (parent_pid, 1);
+          parent.start = parent_pid > 1 ? pd_apps_start_time (engine->apps, parent_pid) : 0;
+        }
       if (request_has (r, proc) || (parent.start != 0 && request_has (r, parent)))
         return r;
     }
@@ -301,6 +357,15 @@ on_hold_guard (gpointer data)
 
       if (r->kind != PD_REQUEST_PURCHASE || r->state != PD_REQUEST_PENDING)
         continue;
+      if (!any_alive (engine, r))
+        {
+          /* The child ended the frozen process: nothing is left to answer. */
+          r->state = PD_REQUEST_EXPIRED;
+          r->answered = pd_clock_wall ();
+          pd_engine_purchase_decided (engine, r);
+          changed = TRUE;
+          continue;
+        }
       if (!resumed_behind_our_back (engine, r))
         {
           pending = TRUE;
@@ -381,7 +446,7 @@ hold (PdEngine *engine, PdRuntime *rt, pid_t pid, const char *rule, const char *
   if (pending >= MAX_PENDING_PURCHASES)
     {
       pd_apps_signal (engine->apps, pid, SIGKILL);
-      record_attempt (child, now, rule, app, target, "blocked", 0);
+      record_flood (child, now, rule, app, target);
       tell (engine, rt->uid, now, rule, app, "blocked");
       g_message ("%s: %u purchases already wait for a parent; killed another (%s)",
                  rt->policy->name, pending, target);

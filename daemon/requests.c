@@ -137,6 +137,22 @@ pd_requests_list (const PdState *state, gboolean all, uid_t uid, PdNameFunc name
 {
   GVariantBuilder builder;
 
+  guint first = 0, answered = 0;
+
+  /* Every pending request, and the most recent answered ones: a list that
+   * grew with the history would make each call cost more, and a child
+   * calling it in a loop could slow the exec path down. */
+  for (guint i = state->requests->len; i > 0; i--)
+    {
+      const PdRequest *r = g_ptr_array_index (state->requests, i - 1);
+
+      if ((all || r->uid == uid) && r->state != PD_REQUEST_PENDING && ++answered > PD_REQUESTS_LISTED)
+        {
+          first = i;
+          break;
+        }
+    }
+
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(tustsa{sv})"));
   for (guint i = 0; i < state->requests->len; i++)
     {
@@ -146,7 +162,7 @@ pd_requests_list (const PdState *state, gboolean all, uid_t uid, PdNameFunc name
       gpointer key, value;
       const char *name;
 
-      if (!all && r->uid != uid)
+      if ((!all && r->uid != uid) || (i < first && r->state != PD_REQUEST_PENDING))
         continue;
       g_variant_builder_init (&details, G_VARIANT_TYPE ("a{sv}"));
       name = name_of != NULL ? name_of (r->uid, user_data) : NULL;

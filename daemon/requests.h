@@ -12,6 +12,7 @@ G_BEGIN_DECLS
 #define PD_REQUESTS_MAX_PENDING 3
 #define PD_REQUESTS_MIN_INTERVAL 60   /* seconds between two requests of a child */
 #define PD_REQUESTS_REASON_MAX 200    /* characters */
+#define PD_REQUESTS_LISTED 50         /* answered requests ListRequests shows, newest */
 
 /* The reason as stored: control characters dropped, at most 200
  * characters. NULL with PD_ERROR_INVALID_ARGS if not UTF-8. */
@@ -35,7 +36,8 @@ gint64 pd_requests_next_expiry (const PdState *state);
 
 typedef const char *(*PdNameFunc) (uid_t uid, gpointer user_data);
 /* ListRequests: a(tustsa{sv}), oldest first; every request when all, else
- * those of uid. Details: "child" (s), and for time requests "seconds" (t)
+ * those of uid: all pending ones and the PD_REQUESTS_LISTED most recent
+ * answered ones. Details: "child" (s), and for time requests "seconds" (t)
  * and "reason" (s). */
 GVariant *pd_requests_list (const PdState *state, gboolean all, uid_t uid, PdNameFunc name_of,
                             gpointer user_data);

@@ -32,7 +32,18 @@ struct _PdStore {
   char *dir;          /* (owned) */
   char *state_path;   /* (owned) */
   char *config_path;  /* (owned) */
+  /* Background writes of state.json, one at a time and in order. */
+  GThreadPool *writer;   /* (owned) (nullable) made on first use */
+  GMutex lock;           /* guards what follows, and serialises every write */
+  GCond drained;
+  guint queued;          /* writes not finished yet */
+  char *failure;         /* (owned) (nullable) the last background write's error */
 };
+
+typedef struct {
+  char *data;         /* (owned) */
+  gsize len;
+} Write;
 
 /* ---- the atomic writer ---------------------------------------------------- */
 
@@ -197,6 +208,8 @@ pd_store_new (const char *dir, GError **error)
   /* Only one daemon owns the directory, so any temporary file is stale. */
   remove_temp_files (dir);
   store = g_new0 (PdStore, 1);
+  g_mutex_init (&store->lock);
+  g_cond_init (&store->drained);
   store->dir = g_strdup (dir);
   store->state_path = g_build_filename (dir, STATE_FILE, NULL);
   store->config_path = g_build_filename (dir, CONFIG_FILE, NULL);
@@ -208,6 +221,12 @@ pd_store_free (PdStore *store)
 {
   if (store == NULL)
     return;
+  /* Waits for the writes still queued: they are the latest state. */
+  if (store->writer != NULL)
+    g_thread_pool_free (store->writer, FALSE, TRUE);
+  g_mutex_clear (&store->lock);
+  g_cond_clear (&store->drained);
+  g_free (store->failure);
   g_free (store->dir);
   g_free (store->state_path);
   g_free (store->config_path);
@@ -224,16 +243,85 @@ pd_store_dir (PdStore *store)
 
 /* ---- writing state.json --------------------------------------------------- */
 
+static char *
+state_text (const PdState *state, gsize *len)
+{
+  g_autoptr (JsonNode) root = pd_state_to_json (state, g_get_real_time () / G_USEC_PER_SEC);
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+
+  /* Pretty: an administrator may need to read it after a bad day. */
+  json_generator_set_pretty (generator, TRUE);
+  json_generator_set_root (generator, root);
+  return json_generator_to_data (generator, len);
+}
+
+/* Every write of state.json holds the lock, so that the file always ends
+ * up with the latest state asked for, whichever thread wrote it. */
+static void
+write_in_background (gpointer data, gpointer user_data)
+{
+  Write *write = data;
+  PdStore *store = user_data;
+  g_autoptr (GError) error = NULL;
+
+  g_mutex_lock (&store->lock);
+  if (!write_atomically (store, store->state_path, write->data, write->len, &error))
+    {
+      g_free (store->failure);
+      store->failure = g_strdup (error->message);
+    }
+  else
+    g_clear_pointer (&store->failure, g_free);
+  store->queued--;
+  g_cond_broadcast (&store->drained);
+  g_mutex_unlock (&store->lock);
+  g_free (write->data);
+  g_free (write);
+}
+
 gboolean
 pd_store_save (PdStore *store, const PdState *state, GError **error)
 {
-  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  gboolean ok;
 
   g_return_val_if_fail (store != NULL && state != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  root = pd_state_to_json (state, g_get_real_time () / G_USEC_PER_SEC);
-  return save_json (store, store->state_path, root, error);
+  data = state_text (state, &len);
+  g_mutex_lock (&store->lock);
+  /* Queued writes hold older states: they go first. */
+  while (store->queued > 0)
+    g_cond_wait (&store->drained, &store->lock);
+  ok = write_atomically (store, store->state_path, data, len, error);
+  if (ok)
+    g_clear_pointer (&store->failure, g_free);
+  g_mutex_unlock (&store->lock);
+  return ok;
+}
+
+gboolean
+pd_store_save_in_background (PdStore *store, const PdState *state, GError **error)
+{
+  Write *write;
+  gboolean ok;
+
+  g_return_val_if_fail (store != NULL && state != NULL, FALSE);
+
+  if (store->writer == NULL)
+    store->writer = g_thread_pool_new (write_in_background, store, 1, TRUE, NULL);
+  write = g_new0 (Write, 1);
+  write->data = state_text (state, &write->len);
+
+  g_mutex_lock (&store->lock);
+  ok = store->failure == NULL;
+  if (!ok)
+    g_set_error (error, PD_ERROR, PD_ERROR_FAILED, "%s", store->failure);
+  store->queued++;
+  g_mutex_unlock (&store->lock);
+  g_thread_pool_push (store->writer, write, NULL);
+  return ok;
 }
 
 /* ---- moving a bad file aside, and saying so ------------------------------- */

@@ -30,6 +30,12 @@ PdState *pd_store_load (PdStore *store, char **out_problem);
  * retries later. */
 gboolean pd_store_save (PdStore *store, const PdState *state, GError **error);
 
+/* The same, written by a worker thread, so that the caller never waits for
+ * the disk; writes land in the order asked, and pd_store_save and
+ * pd_store_free wait for those queued. FALSE, with the error, when the
+ * previous background write failed (the caller says so and retries). */
+gboolean pd_store_save_in_background (PdStore *store, const PdState *state, GError **error);
+
 /* The last configuration that loaded: every source's name, kind and text,
  * saved atomically as one file (last-good-config.json). */
 gboolean pd_store_save_config (PdStore *store, const PdConfig *config, GError **error);
