@@ -250,18 +250,24 @@ pending_purchase (PdEngine *engine, uid_t uid, const char *rule, const char *tar
   return same;
 }
 
-static pid_t
-parent_of (pid_t pid)
+/* The state letter ('T' stopped) and parent of a process, from
+ * /proc/PID/stat, after the command name (which may hold spaces and
+ * parentheses). FALSE if it is gone. */
+static gboolean
+read_stat (pid_t pid, char *out_state, pid_t *out_parent)
 {
   g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
   g_autofree char *text = NULL;
   const char *close_paren;
-  int ppid = 0;
+  char state;
+  int ppid;
 
   if (!g_file_get_contents (path, &text, NULL, NULL) || (close_paren = strrchr (text, ')')) == NULL ||
-      sscanf (close_paren + 1, " %*c %d", &ppid) != 1)
-    return 0;
-  return (pid_t) ppid;
+      sscanf (close_paren + 1, " %c %d", &state, &ppid) != 2)
+    return FALSE;
+  *out_state = state;
+  *out_parent = (pid_t) ppid;
+  return TRUE;
 }
 
 /* A purchase already decided for this process, or for the process that
@@ -285,7 +291,10 @@ decided_for (PdEngine *engine, uid_t uid, Proc proc)
       looked++;
       if (parent.pid == 0)
         {
-          pid_t parent_pid = parent_of ((pid_t) proc.pid);
+          pid_t parent_pid = 0;
+          char state;
+
+          read_stat ((pid_t) proc.pid, &state, &parent_pid);
 
           parent.pid = (guint32) MAX (parent_pid, 1);
           parent.start = parent_pid > 1 ? pd_apps_start_time (engine->apps, parent_pid) : 0;
@@ -294,20 +303,6 @@ decided_for (PdEngine *engine, uid_t uid, Proc proc)
         return r;
     }
   return NULL;
-}
-
-/* The state letter of /proc/PID/stat ('T' stopped), or 0 if it is gone. */
-static char
-process_state (pid_t pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
-  g_autofree char *text = NULL;
-  const char *close_paren;
-
-  if (!g_file_get_contents (path, &text, NULL, NULL) || (close_paren = strrchr (text, ')')) == NULL ||
-      close_paren[1] != ' ')
-    return 0;
-  return close_paren[2];
 }
 
 /* A held process found running is stopped again and gets a strike; one
@@ -324,11 +319,12 @@ resumed_behind_our_back (PdEngine *engine, PdRequest *request)
     {
       Proc proc = g_array_index (procs, Proc, j);
       char state;
+      pid_t parent;
 
-      if (pd_apps_start_time (engine->apps, (pid_t) proc.pid) != proc.start)
+      if (pd_apps_start_time (engine->apps, (pid_t) proc.pid) != proc.start ||
+          !read_stat ((pid_t) proc.pid, &state, &parent))
         continue;   /* gone, and the pid perhaps taken by another */
-      state = process_state ((pid_t) proc.pid);
-      if (state != 0 && state != 'T' && state != 't' && state != 'Z' && state != 'X')
+      if (state != 'T' && state != 't' && state != 'Z' && state != 'X')
         {
           pd_apps_signal_process (engine->apps, (pid_t) proc.pid, proc.start, SIGSTOP);
           running = TRUE;
