@@ -73,8 +73,22 @@ def faketime_env(spec):
     return {'LD_PRELOAD': LIBFAKETIME, 'FAKETIME': spec, 'FAKETIME_DONT_RESET': '1'}
 
 
-def have_faketime():
-    return os.path.exists(LIBFAKETIME)
+# The sanitizer stage of tools/test exports ASAN_OPTIONS; the daemon under
+# test is then an ASan build.
+SANITIZED = 'ASAN_OPTIONS' in os.environ
+
+
+def require_faketime(test):
+    '''Skip a test that needs libfaketime where it cannot work: not
+    installed, or an ASan build. Debian 12's libfaketime 0.9.10 can deadlock
+    in its own initialisation when a runtime that intercepts malloc (ASan
+    here) calls clock_gettime first; CI saw it hang every such start. The
+    gcc stage runs these tests.'''
+    if not os.path.exists(LIBFAKETIME):
+        test.skipTest('libfaketime is not installed')
+    if SANITIZED:
+        test.skipTest('libfaketime 0.9.10 can deadlock at start under AddressSanitizer; '
+                      'the gcc build runs this test')
 
 
 def child_path(uid):
@@ -394,10 +408,6 @@ class Daemon:
             if k in os.environ:
                 env[k] = os.environ[k]
         env.update(self.extra_env)
-        if 'LD_PRELOAD' in env:
-            # An ASan build accepts a preloaded libfaketime only this way.
-            env['ASAN_OPTIONS'] = ':'.join(filter(None, [env.get('ASAN_OPTIONS'),
-                                                         'verify_asan_link_order=0']))
         with open(self.log, 'a', encoding='utf-8') as logf:
             logf.write(f'--- start: {shlex.join(self.command())}\n')
             logf.flush()

@@ -173,8 +173,7 @@ class EnforceTest(harness.TestCase):
 
     def test_end_of_allowed_hours(self):
         '''The wall clock under faketime, 15 s before allowed hours end.'''
-        if not harness.have_faketime():
-            self.skipTest('libfaketime is not installed')
+        harness.require_faketime(self)
         agent = self.agent(self.kid1)
         start = '2026-06-01 19:59:45'
         d = self.daemon(self.config({'daily_limit': '1h', 'allowed_hours': '07:00-20:00'}),

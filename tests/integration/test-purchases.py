@@ -42,7 +42,6 @@ STEAM_RULE = 'steam-purchase-link'
 # path and its memory is ASan's: timings and RSS say nothing there. The
 # tests still run in that build, for its memory checks; the gcc build
 # checks the timings and RSS.
-SANITIZED = 'ASAN_OPTIONS' in os.environ
 
 
 # A handler that runs its 10 ms before parentd freezes it is a known gap
@@ -58,7 +57,7 @@ def known_gap(test, escaped, total):
 
 
 def timing_matters(test):
-    if SANITIZED:
+    if harness.SANITIZED:
         test.skipTest('timing and RSS under AddressSanitizer are not representative; '
                       'the gcc build checks them')
 

@@ -157,8 +157,7 @@ class RequestsTest(harness.TestCase):
 
     def test_pending_limit_and_rate_accelerated(self):
         '''Under libfaketime at 20x, so that minutes pass in seconds.'''
-        if not harness.have_faketime():
-            self.skipTest('libfaketime is not installed')
+        harness.require_faketime(self)
         kid1, parent = self.agent(self.kid1), self.agent(self.parent)
         self.daemon(self.config(), extra_env=harness.faketime_env('+0 x20'))
 

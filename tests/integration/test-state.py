@@ -226,8 +226,7 @@ class StateTest(harness.TestCase):
             self.assertIn(fresh.config_file + ':', fresh.log_text())
 
     def test_day_rollover(self):
-        if not harness.have_faketime():
-            self.skipTest('libfaketime is not installed')
+        harness.require_faketime(self)
         kid1 = self.agent(self.kid1)
         conf = harness.make_config({'grace': '1s', 'warnings': '2s', 'day_starts_at': '04:00'},
                                    {self.kid1: {'daily_limit': '1h'},
