@@ -8,6 +8,7 @@
 #include "daemon/identity.h"
 #include "daemon/procfacts.h"
 #include "daemon/procmon.h"
+#include "daemon/sentry.h"
 #include "policy/matcher.h"
 
 #define KILL_AFTER_SECONDS 5
@@ -28,6 +29,7 @@ typedef struct {
 struct _PdApps {
   PdAppsEvents events;
   PdProcmon *procmon;         /* (owned) */
+  PdSentry *sentry;           /* (owned) (nullable) the first stop of a purchase */
   const PdConfig *config;     /* (unowned) */
   PdMatcher *matcher;         /* (owned) */
   PdMatch *match;             /* (owned) scratch for the process itself */
@@ -155,15 +157,14 @@ purchase_target (const PdFactsBuffer *f, const PdMatch *match, char *buf, gsize 
     g_strlcpy (buf, f->facts.exe != NULL ? f->facts.exe : "", buflen);
 }
 
-/* Holds, kills or lets be a process that matched purchase rules; FALSE if
- * it was killed. */
-static gboolean
+/* Holds, kills or lets be a process that matched purchase rules. */
+static PdPurchaseVerdict
 handle_purchase (PdApps *apps, pid_t pid, uid_t uid)
 {
   char target[PD_FACTS_PATH_MAX];
 
   if (apps->match->n_purchases == 0)
-    return TRUE;
+    return PD_PURCHASE_RUNS;
   purchase_target (apps->facts, apps->match, target, sizeof target);
   return apps->events.purchase (uid, pid, apps->match->purchases, apps->match->n_purchases,
                                 apps->match->apps, apps->match->n_apps, target,
@@ -204,12 +205,20 @@ on_process_exec (pid_t pid, uid_t uid, gboolean from_scan, gpointer user_data)
   PdApps *apps = user_data;
   ProcApps *old = pd_procmon_get_data (apps->procmon, pid);
   ProcApps *proc = classify (apps, pid);
+  guint64 exec_ns = pd_procmon_exec_ns (apps->procmon);
+  PdPurchaseVerdict verdict;
   const char *reason = NULL;
   gboolean changed;
 
   if (proc == NULL)
-    return;   /* gone already; its exit is on the way */
-  if (!handle_purchase (apps, pid, uid))
+    {
+      /* gone already; its exit is on the way */
+      pd_sentry_settle (apps->sentry, pid, uid, exec_ns, FALSE);
+      return;
+    }
+  verdict = handle_purchase (apps, pid, uid);
+  pd_sentry_settle (apps->sentry, pid, uid, exec_ns, verdict == PD_PURCHASE_RUNS);
+  if (verdict == PD_PURCHASE_KILLED)
     {
       proc_apps_free (proc);
       return;
@@ -253,6 +262,7 @@ pd_apps_new (const PdAppsEvents *events, GError **error)
 {
   g_autoptr (PdApps) apps = g_new0 (PdApps, 1);
   PdProcmonEvents procmon_events = { on_process_exec, on_process_exit, NULL };
+  g_autoptr (GError) sentry_error = NULL;
 
   apps->events = *events;
   apps->facts = g_new0 (PdFactsBuffer, 1);
@@ -262,6 +272,10 @@ pd_apps_new (const PdAppsEvents *events, GError **error)
   apps->procmon = pd_procmon_new (&procmon_events, error);
   if (apps->procmon == NULL)
     return NULL;
+  /* Fails open to the main loop's own stop, which comes later. */
+  apps->sentry = pd_sentry_new (&sentry_error);
+  if (apps->sentry == NULL)
+    g_warning ("Purchase attempts are stopped only by the main loop: %s", sentry_error->message);
   return g_steal_pointer (&apps);
 }
 
@@ -279,6 +293,7 @@ pd_apps_free (PdApps *apps)
   g_clear_pointer (&apps->closings, g_hash_table_unref);
   /* procmon first: destroying its table frees per-process data. */
   g_clear_pointer (&apps->procmon, pd_procmon_free);
+  g_clear_pointer (&apps->sentry, pd_sentry_free);
   g_clear_pointer (&apps->match, pd_match_free);
   g_clear_pointer (&apps->program_match, pd_match_free);
   g_clear_pointer (&apps->matcher, pd_matcher_free);
@@ -324,6 +339,8 @@ pd_apps_set_config (PdApps *apps, const PdConfig *config)
   g_clear_pointer (&apps->matcher, pd_matcher_free);
   g_clear_pointer (&apps->identities, pd_identities_free);
   apps->config = config;
+  if (apps->sentry != NULL)
+    pd_sentry_set_config (apps->sentry, config);
   apps->matcher = pd_matcher_new (config);
   apps->match = pd_match_new (apps->matcher);
   apps->program_match = pd_match_new (apps->matcher);

@@ -14,6 +14,13 @@ G_BEGIN_DECLS
 
 typedef struct _PdApps PdApps;
 
+/* What became of a purchase attempt's process. */
+typedef enum {
+  PD_PURCHASE_RUNS,     /* let be: logged, allowed, or approved before */
+  PD_PURCHASE_HELD,     /* stopped until a parent answers */
+  PD_PURCHASE_KILLED,
+} PdPurchaseVerdict;
+
 typedef struct {
   /* The apps a child runs are about to change: the engine credits the time
    * so far to the apps that ran until now. */
@@ -28,8 +35,8 @@ typedef struct {
   /* The process matched purchase rules (indices into PdConfig.purchases);
    * target is where it was going, without query or fragment. Called
    * before exec_allowed, as early as the exec path allows, so that a hold
-   * can freeze it before it acts. FALSE: the engine killed it. */
-  gboolean (*purchase) (uid_t uid, pid_t pid, const guint *rules, guint n_rules,
+   * can freeze it before it acts. */
+  PdPurchaseVerdict (*purchase) (uid_t uid, pid_t pid, const guint *rules, guint n_rules,
                         const guint *apps, guint n_apps, const char *target,
                         gpointer user_data);
   gpointer user_data;

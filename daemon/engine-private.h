@@ -84,7 +84,7 @@ void pd_engine_check_apps (PdEngine *engine, PdRuntime *rt, gint64 now, gint64 *
 /* close-apps: ends the child's app processes; FALSE without monitoring. */
 gboolean pd_engine_close_apps (PdEngine *engine, PdRuntime *rt);
 /* purchases.c: holds, the purchase log. */
-gboolean pd_engine_on_purchase (uid_t uid, pid_t pid, const guint *rules, guint n_rules,
+PdPurchaseVerdict pd_engine_on_purchase (uid_t uid, pid_t pid, const guint *rules, guint n_rules,
                                 const guint *apps, guint n_apps, const char *target,
                                 gpointer user_data);
 /* A purchase request was answered or expired: resume or kill its processes. */

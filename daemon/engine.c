@@ -378,8 +378,16 @@ on_save_soon (gpointer data)
   PdEngine *engine = data;
   g_autoptr (GError) error = NULL;
 
+  gint64 started = g_get_monotonic_time ();
+  gboolean saved;
+
   engine->save_soon = 0;
-  if (pd_store_save_in_background (engine->store, engine->state, &error) || engine->save_failing)
+  saved = pd_store_save_in_background (engine->store, engine->state, &error);
+  /* Time the main loop cannot answer, which is why purchases are stopped
+   * on a thread of their own (sentry.c). */
+  g_debug ("Handing the state to the writer took %" G_GINT64_FORMAT " µs",
+           g_get_monotonic_time () - started);
+  if (saved || engine->save_failing)
     return G_SOURCE_REMOVE;
   pd_event (G_LOG_LEVEL_WARNING, PD_MESSAGE_STATE_UNSAVED, "MESSAGE",
             "Cannot save state: %s; keeping it in memory and retrying every %d s",

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -62,6 +63,8 @@ typedef struct
 } PdProcInput;
 G_STATIC_ASSERT (sizeof (PdProcInput) == 8);
 
+/* A followed exec handled later than this is counted and logged. */
+#define LATE_EXEC_MS 2
 #define EVENT_MASK (PROC_EVENT_FORK | PROC_EVENT_EXEC | PROC_EVENT_UID | PROC_EVENT_EXIT)
 
 /* Where an event's fields are in a message, for the socket filter. Exec,
@@ -111,6 +114,7 @@ struct _PdProcmon
   guint forked_id;          /* the timeout that reports them, or 0 */
   guint generation;         /* of the last scan */
   gboolean overrun;         /* in a burst of lost events (logged once) */
+  guint64 exec_ns;          /* the kernel's time of the exec being told, or 0 */
   PdProcmonStats stats;
 };
 
@@ -342,18 +346,46 @@ update (PdProcmon *self, pid_t pid, uid_t uid, gboolean exec)
     report (self, entry, FALSE);
 }
 
+/* How long after the kernel's event (CLOCK_MONOTONIC) a followed exec is
+ * handled: the time a program runs before parentd can stop it. Counted,
+ * and said in the debug log when it is long, since that is what lets a
+ * fast program act before its verdict. */
+static void
+note_lateness (PdProcmon *self, pid_t pid, guint64 event_ns)
+{
+  struct timespec now;
+  guint64 now_ns, late_us;
+
+  if (event_ns == 0 || clock_gettime (CLOCK_MONOTONIC, &now) != 0)
+    return;
+  now_ns = (guint64) now.tv_sec * G_GUINT64_CONSTANT (1000000000) + (guint64) now.tv_nsec;
+  late_us = now_ns > event_ns ? (now_ns - event_ns) / 1000 : 0;
+  self->stats.latest_us = MAX (self->stats.latest_us, late_us);
+  if (late_us < LATE_EXEC_MS * 1000)
+    return;
+  self->stats.late_execs++;
+  g_debug ("The exec of process %d was handled %" G_GUINT64_FORMAT ".%03" G_GUINT64_FORMAT " ms after it happened",
+           (int) pid, late_us / 1000, late_us % 1000);
+}
+
 /* The hot path. For a user nobody follows: one fstatat (2), a binary search
  * of the followed uids and a hash lookup; no allocation. */
 static void
-on_exec (PdProcmon *self, pid_t pid)
+on_exec (PdProcmon *self, pid_t pid, guint64 event_ns)
 {
   uid_t uid;
+  gboolean followed;
 
   self->stats.execs++;
   if (self->n_followed == 0 || !proc_euid (self, pid, &uid))
     return;
-  self->stats.followed += is_followed (self, uid);
+  followed = is_followed (self, uid);
+  self->stats.followed += followed;
+  if (followed)
+    note_lateness (self, pid, event_ns);
+  self->exec_ns = event_ns;
   update (self, pid, uid, TRUE);
+  self->exec_ns = 0;
 }
 
 static gboolean
@@ -411,7 +443,7 @@ handle_event (PdProcmon *self, const struct proc_event *ev)
   switch (ev->what)
     {
     case PROC_EVENT_EXEC:
-      on_exec (self, ev->event_data.exec.process_tgid);
+      on_exec (self, ev->event_data.exec.process_tgid, ev->timestamp_ns);
       break;
     case PROC_EVENT_FORK:
       on_fork (self, ev->event_data.fork.parent_tgid, ev->event_data.fork.child_pid,
@@ -513,8 +545,8 @@ on_socket (int fd, GIOCondition condition, gpointer user_data)
 
 /* Kernels before 6.6 ignore a subscription with a filter (its size is
  * wrong for them) without a word, so it goes only to newer ones. */
-static gboolean
-kernel_has_event_filter (void)
+gboolean
+pd_procmon_kernel_has_event_filter (void)
 {
   struct utsname u;
   guint major = 0, minor = 0;
@@ -524,14 +556,14 @@ kernel_has_event_filter (void)
   return major > 6 || (major == 6 && minor >= 6);
 }
 
-static gboolean
-send_listen (PdProcmon *self, gboolean with_filter)
+gboolean
+pd_procmon_send_listen (int sock, guint32 cookie, guint32 events, gboolean with_filter)
 {
   union {
     struct nlmsghdr nlh;
     char buf[NLMSG_SPACE (sizeof (struct cn_msg) + sizeof (PdProcInput))];
   } msg;
-  PdProcInput input = { PROC_CN_MCAST_LISTEN, EVENT_MASK };
+  PdProcInput input = { PROC_CN_MCAST_LISTEN, events };
   size_t len = with_filter ? sizeof input : sizeof input.mcast_op;
   struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
   struct cn_msg *cn = NLMSG_DATA (&msg.nlh);
@@ -541,10 +573,10 @@ send_listen (PdProcmon *self, gboolean with_filter)
   msg.nlh.nlmsg_type = NLMSG_DONE;
   cn->id.idx = CN_IDX_PROC;
   cn->id.val = CN_VAL_PROC;
-  cn->ack = self->cookie;
+  cn->ack = cookie;
   cn->len = (guint16) len;
   memcpy (cn->data, &input, len);
-  return sendto (self->sock, &msg, msg.nlh.nlmsg_len, 0, (struct sockaddr *) &kernel, sizeof kernel) >= 0;
+  return sendto (sock, &msg, msg.nlh.nlmsg_len, 0, (struct sockaddr *) &kernel, sizeof kernel) >= 0;
 }
 
 /* The kernel answers a legacy subscription with an event of type NONE
@@ -640,7 +672,8 @@ open_connector (PdProcmon *self, GError **error)
 
   self->cookie = g_random_int () & 0x7fffffff;
   self->ack = -1;
-  if (bind (self->sock, (struct sockaddr *) &addr, sizeof addr) < 0 || !send_listen (self, FALSE))
+  if (bind (self->sock, (struct sockaddr *) &addr, sizeof addr) < 0
+      || !pd_procmon_send_listen (self->sock, self->cookie, EVENT_MASK, FALSE))
     err = errno;
   else
     err = wait_for_ack (self);
@@ -654,7 +687,8 @@ open_connector (PdProcmon *self, GError **error)
                                       "initial PID and user namespaces" : g_strerror (err));
       return FALSE;
     }
-  if (kernel_has_event_filter () && !send_listen (self, TRUE))
+  if (pd_procmon_kernel_has_event_filter ()
+      && !pd_procmon_send_listen (self->sock, self->cookie, EVENT_MASK, TRUE))
     g_debug ("No event-type filter on the proc connector: %s", g_strerror (errno));
   return TRUE;
 }
@@ -830,6 +864,12 @@ pd_procmon_signal (PdProcmon *self, pid_t pid, int sig)
          && syscall (SYS_pidfd_send_signal, pidfd, sig, NULL, 0) == 0;
   close (pidfd);
   return sent;
+}
+
+guint64
+pd_procmon_exec_ns (PdProcmon *self)
+{
+  return self->exec_ns;
 }
 
 guint64

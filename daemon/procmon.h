@@ -57,12 +57,25 @@ gboolean pd_procmon_signal (PdProcmon *procmon, pid_t pid, int sig);
  * good. 0 if pid is not in the table. */
 guint64 pd_procmon_start_time (PdProcmon *procmon, pid_t pid);
 
+/* While an exec event is being told: the kernel's time of it (ns of
+ * CLOCK_MONOTONIC), which names that one exec; 0 when the process came
+ * from a scan or a fork. */
+guint64 pd_procmon_exec_ns (PdProcmon *procmon);
+
+/* For another listener of the proc connector (sentry.c): subscribes sock
+ * to the events in the mask (PROC_EVENT_*); with_filter only on kernels
+ * that have the event-type filter (6.6 and later). */
+gboolean pd_procmon_send_listen (int sock, guint32 cookie, guint32 events, gboolean with_filter);
+gboolean pd_procmon_kernel_has_event_filter (void);
+
 typedef struct {
   guint64 events;      /* proc connector messages handled */
   guint64 execs;       /* EXEC events */
   guint64 followed;    /* EXEC events of followed users */
   guint64 overruns;    /* ENOBUFS: events lost, /proc rescanned */
   guint64 scans;
+  guint64 late_execs;  /* followed EXEC events handled over LATE_EXEC_MS late */
+  guint64 latest_us;   /* the latest a followed EXEC event was handled, in µs */
 } PdProcmonStats;
 
 void pd_procmon_get_stats (PdProcmon *procmon, PdProcmonStats *out);

@@ -397,7 +397,7 @@ pd_engine_guard_holds (PdEngine *engine)
 }
 
 /* Under "ask": freeze first, then decide what the hold belongs to. */
-static gboolean
+static PdPurchaseVerdict
 hold (PdEngine *engine, PdRuntime *rt, pid_t pid, const char *rule, const char *app,
       const char *target, gint64 now)
 {
@@ -415,7 +415,7 @@ hold (PdEngine *engine, PdRuntime *rt, pid_t pid, const char *rule, const char *
       if (!request_has (request, proc))
         add_proc (request, proc);
       pd_apps_signal_process (engine->apps, pid, proc.start, approved ? SIGCONT : SIGKILL);
-      return approved;
+      return approved ? PD_PURCHASE_RUNS : PD_PURCHASE_KILLED;
     }
   request = pending_purchase (engine, rt->uid, rule, target, proc, &pending);
   if (request != NULL)
@@ -423,21 +423,21 @@ hold (PdEngine *engine, PdRuntime *rt, pid_t pid, const char *rule, const char *
       g_autoptr (GArray) procs = request_procs (request);
 
       if (request_has (request, proc))
-        return TRUE;
+        return PD_PURCHASE_HELD;
       if (procs->len >= MAX_PROCS_PER_HOLD)
         {
           pd_apps_signal_process (engine->apps, pid, proc.start, SIGKILL);
           record_attempt (child, now, rule, app, target, "blocked", 0);
           tell (engine, rt->uid, now, rule, app, "blocked");
           pd_engine_save_soon (engine);
-          return FALSE;
+          return PD_PURCHASE_KILLED;
         }
       /* The same purchase again: it waits on the same answer. */
       add_proc (request, proc);
       record_attempt (child, now, rule, app, target, "held", request->id);
       tell (engine, rt->uid, now, rule, app, "held");
       pd_engine_save_soon (engine);
-      return TRUE;
+      return PD_PURCHASE_HELD;
     }
   if (pending >= MAX_PENDING_PURCHASES)
     {
@@ -447,7 +447,7 @@ hold (PdEngine *engine, PdRuntime *rt, pid_t pid, const char *rule, const char *
       g_message ("%s: %u purchases already wait for a parent; killed another (%s)",
                  rt->policy->name, pending, target);
       pd_engine_save_soon (engine);
-      return FALSE;
+      return PD_PURCHASE_KILLED;
     }
 
   request = pd_state_add_request (engine->state, rt->uid, PD_REQUEST_PURCHASE, now);
@@ -469,10 +469,10 @@ hold (PdEngine *engine, PdRuntime *rt, pid_t pid, const char *rule, const char *
   pd_engine_schedule_requests (engine);
   pd_engine_requests_changed (engine);
   pd_engine_guard_holds (engine);
-  return TRUE;
+  return PD_PURCHASE_HELD;
 }
 
-gboolean
+PdPurchaseVerdict
 pd_engine_on_purchase (uid_t uid, pid_t pid, const guint *rules, guint n_rules, const guint *apps,
                        guint n_apps, const char *target, gpointer data)
 {
@@ -482,7 +482,7 @@ pd_engine_on_purchase (uid_t uid, pid_t pid, const guint *rules, guint n_rules, 
   const char *rule, *app;
 
   if (rt == NULL || n_rules == 0 || rt->policy->purchases == PD_PURCHASES_ALLOW)
-    return TRUE;
+    return PD_PURCHASE_RUNS;
   rule = rule_name (engine, rules[0]);
   app = first_app (engine, apps, n_apps);
   switch (rt->policy->purchases)
@@ -495,14 +495,14 @@ pd_engine_on_purchase (uid_t uid, pid_t pid, const guint *rules, guint n_rules, 
       tell (engine, uid, now, rule, app, "blocked");
       g_message ("%s: blocked a purchase (%s, %s)", rt->policy->name, rule, target);
       pd_engine_save_soon (engine);
-      return FALSE;
+      return PD_PURCHASE_KILLED;
     case PD_PURCHASES_LOG:
     case PD_PURCHASES_ALLOW:
     default:
       record_attempt (pd_engine_record (engine, rt), now, rule, app, target, "logged", 0);
       tell (engine, uid, now, rule, app, "logged");
       pd_engine_save_soon (engine);
-      return TRUE;
+      return PD_PURCHASE_RUNS;
     }
 }
 

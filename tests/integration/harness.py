@@ -404,7 +404,7 @@ class Daemon:
                'NOTIFY_SOCKET': self.notify_path,
                'G_DEBUG': 'fatal-criticals',
                'TZ': 'UTC', 'LC_ALL': 'C.UTF-8', 'HOME': '/root'}
-        for k in ('ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS', 'G_SLICE'):
+        for k in ('ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS', 'G_SLICE', 'G_MESSAGES_DEBUG'):
             if k in os.environ:
                 env[k] = os.environ[k]
         env.update(self.extra_env)
