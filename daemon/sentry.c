@@ -52,6 +52,7 @@ typedef struct {
 typedef struct {
   MarkKey key;
   MarkKind kind;
+  uid_t uid;            /* the process's when the mark was made */
   gint64 since;         /* g_get_monotonic_time () */
 } Mark;
 
@@ -59,6 +60,7 @@ struct _PdSentry {
   int sock;             /* (owned) the proc connector, exec events only */
   int wake_fd;          /* (owned) eventfd: the thread is to end */
   int proc_fd;          /* (owned) /proc */
+  gboolean listening;   /* a member of the proc connector's group */
   GThread *thread;
 
   /* What to look for; the thread holds this lock for each exec. */
@@ -66,6 +68,7 @@ struct _PdSentry {
   PdMatcher *matcher;   /* (owned) (nullable) */
   PdMatch *match;       /* (owned) */
   PdMatch *program_match;
+  gboolean urls_only;   /* every purchase pattern is a url: one */
   PdFactsBuffer facts;
 
   /* The marks, the watched uids and the counts; taken by both threads. */
@@ -126,11 +129,11 @@ watched (PdSentry *sentry, uid_t uid)
 }
 
 static void
-add_mark (PdSentry *sentry, pid_t pid, guint64 exec_ns, MarkKind kind)
+add_mark (PdSentry *sentry, pid_t pid, guint64 exec_ns, MarkKind kind, uid_t uid)
 {
   Mark *mark = g_new (Mark, 1);
 
-  *mark = (Mark) { { pid, exec_ns }, kind, g_get_monotonic_time () };
+  *mark = (Mark) { { pid, exec_ns }, kind, uid, g_get_monotonic_time () };
   g_hash_table_replace (sentry->marks, &mark->key, mark);
 }
 
@@ -162,11 +165,40 @@ sweep (PdSentry *sentry)
 }
 
 /* Whether pid's exec matches a purchase rule. Called with config_lock. */
+/* Whether any argument of pid is a URL: with only url: patterns to match,
+ * the many execs without one cost one read of /proc/PID/cmdline. */
+static gboolean
+has_url_argument (PdSentry *sentry, pid_t pid)
+{
+  char path[32];
+  char *args = sentry->facts.args;
+  gsize size = sizeof sentry->facts.args;
+  ssize_t len;
+  int fd;
+
+  g_snprintf (path, sizeof path, "%d/cmdline", (int) pid);
+  fd = openat (sentry->proc_fd, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return FALSE;
+  len = read (fd, args, size - 1);
+  close (fd);
+  if (len <= 0)
+    return FALSE;
+  args[len] = '\0';
+  for (const char *arg = args; arg < args + len; arg += strlen (arg) + 1)
+    if (pd_arg_is_url (arg))
+      return TRUE;
+  /* A URL cut off by a long command line: let the full read decide. */
+  return (gsize) len == size - 1;
+}
+
 static gboolean
 is_purchase (PdSentry *sentry, pid_t pid)
 {
   PdFactsBuffer *f = &sentry->facts;
 
+  if (sentry->urls_only && !has_url_argument (sentry, pid))
+    return FALSE;
   if (!pd_facts_read (pid, f))
     return FALSE;
   pd_matcher_classify (sentry->matcher, &f->facts, sentry->match);
@@ -221,13 +253,14 @@ on_exec (PdSentry *sentry, pid_t pid, guint64 exec_ns)
   mark = g_hash_table_lookup (sentry->marks, &key);
   if (mark != NULL && mark->kind == MARK_SETTLED)
     g_hash_table_remove (sentry->marks, &key);     /* decided meanwhile */
-  else if (purchase && signal_pid (pid, SIGSTOP))
+  else if (purchase && watched (sentry, st.st_uid)  /* still, after a new config */
+           && signal_pid (pid, SIGSTOP))
     {
-      add_mark (sentry, pid, exec_ns, MARK_STOPPED);
+      add_mark (sentry, pid, exec_ns, MARK_STOPPED, st.st_uid);
       sentry->stats.stopped++;
     }
   else
-    add_mark (sentry, pid, exec_ns, MARK_PASSED);
+    add_mark (sentry, pid, exec_ns, MARK_PASSED, st.st_uid);
   sweep (sentry);
   g_mutex_unlock (&sentry->marks_lock);
 }
@@ -298,6 +331,25 @@ attach_filter (int sock)
     g_debug ("No socket filter on the sentry's proc connector: %s", g_strerror (errno));
 }
 
+/* With no child under ask or block, the sentry leaves the connector's
+ * group: it is woken by no exec at all. */
+static void
+listen_to_execs (PdSentry *sentry, gboolean on)
+{
+  int group = CN_IDX_PROC;
+
+  if (on == sentry->listening)
+    return;
+  if (setsockopt (sentry->sock, SOL_NETLINK, on ? NETLINK_ADD_MEMBERSHIP : NETLINK_DROP_MEMBERSHIP,
+                  &group, sizeof group) < 0)
+    {
+      g_warning ("Cannot %s exec events for the sentry: %s", on ? "listen to" : "stop listening to",
+                 g_strerror (errno));
+      return;
+    }
+  sentry->listening = on;
+}
+
 static gboolean
 subscribe (PdSentry *sentry, GError **error)
 {
@@ -325,6 +377,8 @@ subscribe (PdSentry *sentry, GError **error)
     }
   if (pd_procmon_kernel_has_event_filter ())
     (void) pd_procmon_send_listen (sentry->sock, cookie, PROC_EVENT_EXEC, TRUE);
+  sentry->listening = TRUE;
+  listen_to_execs (sentry, FALSE);   /* until a configuration asks for it */
   return TRUE;
 }
 
@@ -382,6 +436,26 @@ pd_sentry_free (PdSentry *sentry)
   g_free (sentry);
 }
 
+/* Resumes the stops of users no longer under ask or block: the main loop
+ * lets their purchases run now, and its decision may never come (a user
+ * who is no child any more is not followed), or comes for a uid that
+ * settle ignores. Called with marks_lock held. */
+static void
+release_unwatched (PdSentry *sentry)
+{
+  GHashTableIter iter;
+  Mark *mark;
+
+  g_hash_table_iter_init (&iter, sentry->marks);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &mark))
+    if (mark->kind == MARK_STOPPED && !watched (sentry, mark->uid))
+      {
+        (void) signal_pid (mark->key.pid, SIGCONT);
+        sentry->stats.resumed++;
+        g_hash_table_iter_remove (&iter);
+      }
+}
+
 void
 pd_sentry_set_config (PdSentry *sentry, const PdConfig *config)
 {
@@ -400,6 +474,14 @@ pd_sentry_set_config (PdSentry *sentry, const PdConfig *config)
   g_clear_pointer (&sentry->match, pd_match_free);
   g_clear_pointer (&sentry->program_match, pd_match_free);
   g_clear_pointer (&sentry->matcher, pd_matcher_free);
+  sentry->urls_only = TRUE;
+  for (guint i = 0; i < config->purchases->len; i++)
+    {
+      const PdRule *rule = g_ptr_array_index (config->purchases, i);
+
+      for (guint j = 0; j < rule->patterns->len; j++)
+        sentry->urls_only &= ((const PdPattern *) g_ptr_array_index (rule->patterns, j))->kind == PD_MATCH_URL;
+    }
   if (n > 0 && config->purchases->len > 0)
     {
       sentry->matcher = pd_matcher_new (config);
@@ -407,11 +489,13 @@ pd_sentry_set_config (PdSentry *sentry, const PdConfig *config)
       sentry->program_match = pd_match_new (sentry->matcher);
     }
   g_mutex_unlock (&sentry->config_lock);
+  listen_to_execs (sentry, sentry->matcher != NULL);
 
   g_mutex_lock (&sentry->marks_lock);
   g_free (sentry->uids);
   sentry->uids = g_steal_pointer (&uids);
   sentry->n_uids = sentry->matcher != NULL ? n : 0;
+  release_unwatched (sentry);
   g_mutex_unlock (&sentry->marks_lock);
 }
 
@@ -462,7 +546,7 @@ pd_sentry_settle (PdSentry *sentry, pid_t pid, uid_t uid, guint64 exec_ns, gbool
   if (mark != NULL)
     g_hash_table_remove (sentry->marks, &mark->key);
   else
-    add_mark (sentry, pid, exec_ns, MARK_SETTLED);
+    add_mark (sentry, pid, exec_ns, MARK_SETTLED, uid);
   sweep (sentry);
   g_mutex_unlock (&sentry->marks_lock);
 }

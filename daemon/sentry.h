@@ -29,7 +29,9 @@ void pd_sentry_free (PdSentry *sentry);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdSentry, pd_sentry_free)
 
 /* The children to watch and the rules to match, from config, which must
- * outlive the next call. Waits for the thread to finish the exec at hand. */
+ * outlive the next call. Waits for the thread to finish the exec at hand,
+ * and resumes the processes it stopped of users no longer under ask or
+ * block: no decision on them may come. */
 void pd_sentry_set_config (PdSentry *sentry, const PdConfig *config);
 
 /* The main loop's decision on one exec (exec_ns from
