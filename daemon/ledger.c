@@ -1,6 +1,9 @@
 /* Time accounting on the day records. */
 #include "config.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "daemon/ledger.h"
 #include "policy/eval.h"
 
@@ -61,14 +64,34 @@ GVariant *
 pd_ledger_usage (const PdChildRecord *record, guint days)
 {
   GVariantBuilder builder;
+  char oldest[16] = "";
 
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sta{st})"));
+  /* The last `days` calendar days up to the newest record (today), not the
+   * last `days` records: days without use have no record. */
+  if (record != NULL && record->days->len > 0 && days > 0)
+    {
+      const PdDayRecord *newest = g_ptr_array_index (record->days, 0);
+      guint y, m, d;
+
+      if (sscanf (newest->date, "%4u-%2u-%2u", &y, &m, &d) == 3 && g_date_valid_dmy (d, m, y))
+        {
+          g_autoptr (GDate) date = g_date_new_dmy (d, m, y);
+
+          g_date_subtract_days (date, days - 1);
+          g_snprintf (oldest, sizeof oldest, "%04u-%02u-%02u", g_date_get_year (date),
+                      g_date_get_month (date), g_date_get_day (date));
+        }
+    }
   for (guint i = 0; record != NULL && i < record->days->len && i < days; i++)
     {
       const PdDayRecord *day = g_ptr_array_index (record->days, i);
       GVariantBuilder apps;
       GHashTableIter iter;
       gpointer name, seconds;
+
+      if (strcmp (day->date, oldest) < 0)
+        continue;
 
       g_variant_builder_init (&apps, G_VARIANT_TYPE ("a{st}"));
       g_hash_table_iter_init (&iter, day->apps);

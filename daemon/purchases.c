@@ -588,8 +588,10 @@ pd_engine_get_purchases (PdEngine *engine, uid_t uid, guint days)
     {
       const PdPurchaseRecord *r = g_ptr_array_index (child->purchases, i - 1);
 
+      /* Not break: records are kept in time order, but a clock set back,
+       * or a state file written by hand, may break that order. */
       if (r->time < since)
-        break;
+        continue;
       g_variant_builder_add (&builder, "(tssss)", (guint64) r->time, r->rule, r->app, r->target,
                              r->outcome);
     }
