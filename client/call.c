@@ -77,7 +77,7 @@ pctl_resolve_child (const char *user, guint32 *out_uid, char **out_name, GError 
         return TRUE;
       }
   g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_FAILED,
-               "'%s' is not a child you may see; 'parentctl list' shows the children", user);
+               _("'%s' is not a child you may see; 'parentctl list' shows the children"), user);
   return FALSE;
 }
 
@@ -91,14 +91,14 @@ pctl_fail (const GError *error)
       g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER) ||
       g_strcmp0 (remote, "org.freedesktop.DBus.Error.ServiceUnknown") == 0)
     {
-      fprintf (stderr, "parentctl: parentd is not running; start it with "
-                       "'systemctl start parentd' (as root)\n");
+      fputs (_("parentctl: parentd is not running; start it with 'systemctl start parentd' "
+               "(as root)\n"), stderr);
       return PCTL_EXIT_FAILURE;
     }
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ||
       g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_FILE_NOT_FOUND))
     {
-      fprintf (stderr, "parentctl: cannot reach the system bus: %s\n", error->message);
+      fprintf (stderr, _("parentctl: cannot reach the system bus: %s\n"), error->message);
       return PCTL_EXIT_FAILURE;
     }
   g_dbus_error_strip_remote_error (copy);

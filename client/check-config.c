@@ -11,7 +11,8 @@
 #include "policy/loader.h"
 
 static const char *const weekday_names[PD_DAYS] = {
-  "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"
+  N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
+  N_("Sunday")
 };
 
 /* "YYYY-MM-DD HH:MM" in local time. */
@@ -75,7 +76,7 @@ explain_outside_hours (const PdConfig *config, const PdChild *child, const PdUsa
 
   if (start == 0)
     {
-      printf ("outside allowed hours, and none are ahead\n");
+      printf ("%s\n", _("outside allowed hours, and none are ahead"));
       return;
     }
   start_utc = g_date_time_new_from_unix_utc (start);
@@ -83,10 +84,11 @@ explain_outside_hours (const PdConfig *config, const PdChild *child, const PdUsa
   clock = g_date_time_format (start_local, "%H:%M");
   if (g_date_time_get_day_of_year (start_local) == g_date_time_get_day_of_year (local) &&
       g_date_time_get_year (start_local) == g_date_time_get_year (local))
-    printf ("outside allowed hours; allowed again from %s\n", clock);
+    printf (_("outside allowed hours; allowed again from %s\n"), clock);
   else
-    printf ("outside allowed hours; allowed again from %s on %s\n", clock,
-            weekday_names[g_date_time_get_day_of_week (start_local) - 1]);
+    /* TRANSLATORS: a clock time ("07:00") and a weekday ("Monday"). */
+    printf (_("outside allowed hours; allowed again from %s on %s\n"), clock,
+            _(weekday_names[g_date_time_get_day_of_week (start_local) - 1]));
 }
 
 static void
@@ -100,27 +102,33 @@ explain_child (const PdConfig *config, const PdChild *child, gint64 now, gint64 
   g_autofree char *date = g_date_time_format (local, "%Y-%m-%d");
   g_autofree char *left = NULL;
   g_autofree char *until = NULL;
+  const char *state;
 
   pd_evaluate (&config->daemon, child, &usage, now, tz, &verdict);
-  printf ("%s at %s on %s %s: ", child->name, moment,
-          weekday_names[g_date_time_get_day_of_week (local) - 1], date);
+  /* TRANSLATORS: a child's name, a clock time, a weekday and a date ("2026-11-28"). */
+  printf (_("%s at %s on %s %s: "), child->name, moment,
+          _(weekday_names[g_date_time_get_day_of_week (local) - 1]), date);
   if (!verdict.in_allowed_hours)
     {
       explain_outside_hours (config, child, &usage, &verdict, local, tz);
       return;
     }
   if (verdict.remaining_today == PD_UNLIMITED)
-    left = g_strdup ("no daily limit");
+    left = g_strdup (_("no daily limit"));
   else
     {
       g_autofree char *amount = pctl_format_duration_words (verdict.remaining_today);
-      left = g_strdup_printf ("%s left", amount);
+      /* TRANSLATORS: %s is an amount of time ("1 h 05 min"). */
+      left = g_strdup_printf (_("%s left"), amount);
     }
   until = verdict.allowed_until != 0 ? clock_at (tz, verdict.allowed_until) : NULL;
+  state = pctl_state_label (pd_state_to_string (verdict.state));
   if (until != NULL)
-    printf ("%s; allowed until %s (%s)\n", left, until, pd_state_to_string (verdict.state));
+    /* TRANSLATORS: how much time is left, a clock time and the state ("warning"). */
+    printf (_("%s; allowed until %s (%s)\n"), left, until, state);
   else
-    printf ("%s (%s)\n", left, pd_state_to_string (verdict.state));
+    /* TRANSLATORS: how much time is left and the state ("unlimited"). */
+    printf (_("%s (%s)\n"), left, state);
 }
 
 int
@@ -144,12 +152,12 @@ pctl_check_config (const char *file, const char *at, const char *used_text)
   gint64 now = 0, used = 0;
 
   if (at != NULL && !parse_moment (at, tz, &now))
-    return pctl_usage_error ("--at takes a local time as \"YYYY-MM-DD HH:MM\", not '%s'", at);
+    return pctl_usage_error (_("--at takes a local time as \"YYYY-MM-DD HH:MM\", not '%s'"), at);
   if (used_text != NULL && (!pd_parse_duration (used_text, &used, NULL)))
-    return pctl_usage_error ("--used takes a duration such as 2h35m, not '%s'", used_text);
+    return pctl_usage_error (_("--used takes a duration such as 2h35m, not '%s'"), used_text);
   if (file != NULL && !g_file_test (file, G_FILE_TEST_EXISTS))
     {
-      fprintf (stderr, "%s: no such file\n", file);
+      fprintf (stderr, _("%s: no such file\n"), file);
       return EXIT_FAILURE;
     }
 
@@ -162,7 +170,7 @@ pctl_check_config (const char *file, const char *at, const char *used_text)
     }
 
   summary = pd_config_summary (config);
-  printf ("configuration OK: %s\n", summary);
+  printf (_("configuration OK: %s\n"), summary);
   for (guint i = 0; at != NULL && i < config->children->len; i++)
     explain_child (config, g_ptr_array_index (config->children, i), now, used, tz);
   return EXIT_SUCCESS;

@@ -19,9 +19,10 @@ add_purchases (PctlTable *table, JsonBuilder *b, guint32 uid, const char *name, 
   while (g_variant_iter_next (&iter, "(t&s&s&s&s)", &time, &rule, &app, &target, &outcome))
     {
       g_autofree char *when = pctl_format_moment (time);
-      const char *row[] = { when, name, rule, app[0] ? app : "-", target, outcome, NULL };
+      const char *row[] = { when, name, rule, app[0] ? app : "-", target, pctl_state_label (outcome), NULL };
 
       pctl_table_add (table, row);
+      pctl_table_color_state (table, 5, outcome);
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "time");
       json_builder_add_int_value (b, (gint64) time);
@@ -45,7 +46,8 @@ add_purchases (PctlTable *table, JsonBuilder *b, guint32 uid, const char *name, 
 int
 pctl_cmd_purchases (int argc, char **argv)
 {
-  static const char *const header[] = { "TIME", "CHILD", "RULE", "APP", "TARGET", "OUTCOME", NULL };
+  const char *const header[] = { _("TIME"), _("CHILD"), _("RULE"), _("APP"), _("TARGET"),
+                                 _("OUTCOME"), NULL };
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) children = NULL;
   g_autoptr (GVariantIter) iter = NULL;
@@ -59,7 +61,7 @@ pctl_cmd_purchases (int argc, char **argv)
   guint shown = 0, rows = 0;
 
   if (argc > 2)
-    return pctl_usage_error ("usage: parentctl purchases [USER] [--days N]");
+    return pctl_usage_error (_("usage: parentctl purchases [USER] [--days N]"));
   children = pctl_call ("/org/parentd1", "org.parentd1.Manager", "ListChildren", NULL, "(a(uso))", &error);
   if (children == NULL)
     return pctl_fail (error);
@@ -94,7 +96,8 @@ pctl_cmd_purchases (int argc, char **argv)
   if (pctl_options.json)
     pctl_print_json (root);
   else if (rows == 0)
-    printf ("No purchase attempts in the last %u days.\n", days);
+    printf (ngettext ("No purchase attempts in the last %u day.\n",
+                      "No purchase attempts in the last %u days.\n", days), days);
   else
     pctl_table_print (table);
   return PCTL_EXIT_OK;
@@ -103,7 +106,7 @@ pctl_cmd_purchases (int argc, char **argv)
 int
 pctl_cmd_apps (int argc, char **argv)
 {
-  static const char *const header[] = { "APP", "USED", "LIMIT", "STATE", NULL };
+  const char *const header[] = { _("APP"), _("USED"), _("LIMIT"), _("STATE"), NULL };
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) reply = NULL;
   g_autoptr (PctlTable) table = pctl_table_new (header);
@@ -119,7 +122,7 @@ pctl_cmd_apps (int argc, char **argv)
   guint rows = 0;
 
   if (argc != 2)
-    return pctl_usage_error ("usage: parentctl apps USER");
+    return pctl_usage_error (_("usage: parentctl apps USER"));
   if (!pctl_resolve_child (argv[1], &uid, &name, &error))
     return pctl_fail (error);
   path = pctl_child_path (uid);
@@ -135,11 +138,12 @@ pctl_cmd_apps (int argc, char **argv)
   g_variant_get (reply, "(a(stxs))", &iter);
   while (g_variant_iter_next (iter, "(&stx&s)", &app, &used, &limit, &state))
     {
-      g_autofree char *used_words = pctl_format_duration_words ((gint64) used);
-      g_autofree char *limit_words = limit >= 0 ? pctl_format_duration_words (limit) : g_strdup ("-");
-      const char *row[] = { app, used_words, limit_words, state, NULL };
+      g_autofree char *used_words = pctl_format_duration ((gint64) used);
+      g_autofree char *limit_words = limit >= 0 ? pctl_format_duration (limit) : g_strdup ("-");
+      const char *row[] = { app, used_words, limit_words, pctl_state_label (state), NULL };
 
       pctl_table_add (table, row);
+      pctl_table_color_state (table, 3, state);
       pctl_json_add_app (b, app, used, limit, state);
       rows++;
     }
@@ -150,7 +154,7 @@ pctl_cmd_apps (int argc, char **argv)
   if (pctl_options.json)
     pctl_print_json (root);
   else if (rows == 0)
-    printf ("%s has used no app today, and none has a limit or is blocked.\n", name);
+    printf (_("%s has used no app today, and none has a limit or is blocked.\n"), name);
   else
     pctl_table_print (table);
   return PCTL_EXIT_OK;

@@ -76,47 +76,109 @@ json_child (JsonBuilder *b, const ChildView *c, GVariant *apps)
   json_builder_end_object (b);
 }
 
+static void
+print_allowance (const ChildView *c)
+{
+  g_autofree char *used = pctl_format_duration_words ((gint64) c->used);
+  g_autofree char *until = pctl_format_moment (c->allowed_until);
+
+  if (c->remaining >= 0)
+    {
+      g_autofree char *left = pctl_format_duration_words (c->remaining);
+
+      if (c->allowed_until != 0)
+        /* TRANSLATORS: "1 h 05 min left today; allowed until 20:30." */
+        printf (_("%s left today; allowed until %s.\n"), left, until);
+      else
+        printf (_("%s left today.\n"), left);
+    }
+  else if (c->allowed_until != 0)
+    printf (_("No daily limit today; allowed until %s; %s used.\n"), until, used);
+  else
+    printf (_("No daily limit today; %s used.\n"), used);
+}
+
+static void
+print_bonus (const ChildView *c)
+{
+  g_autofree char *bonus = pctl_format_duration_words (ABS (c->bonus));
+
+  if (c->bonus > 0)
+    printf (_("That includes %s extra that a parent gave you today.\n"), bonus);
+  else if (c->bonus < 0)
+    printf (_("A parent took %s away today.\n"), bonus);
+}
+
 /* A child reading about themselves gets sentences, not a table. */
 static void
 print_own_status (const ChildView *c)
 {
   g_autofree char *used = pctl_format_duration_words ((gint64) c->used);
-  g_autofree char *left = c->remaining >= 0 ? pctl_format_duration_words (c->remaining) : NULL;
-  g_autofree char *until = pctl_format_moment (c->allowed_until);
   g_autofree char *next = pctl_format_moment (c->next_change);
 
   if (g_str_equal (c->state, "locked-out"))
-    printf ("You are locked out until %s.\n", next);
-  else if (g_str_equal (c->state, "outside-hours"))
-    printf ("It is outside your allowed hours; you may use the computer again from %s.\n", next);
-  else if (g_str_equal (c->state, "exhausted") || g_str_equal (c->state, "grace"))
-    printf ("Your time for today is used up (%s used). Ask for more with "
-            "'parentctl request 15m \"why\"'.\n", used);
-  else if (left != NULL)
-    printf ("%s left today%s%s.\n", left, c->allowed_until ? "; allowed until " : "",
-            c->allowed_until ? until : "");
+    {
+      if (c->next_change != 0)
+        printf (_("You are locked out until %s.\n"), next);
+      else
+        printf (_("You are locked out.\n"));
+      return;
+    }
+  if (g_str_equal (c->state, "outside-hours"))
+    {
+      if (c->next_change != 0)
+        printf (_("It is outside your allowed hours; you may use the computer again from %s.\n"),
+                next);
+      else
+        printf (_("It is outside your allowed hours, and none are coming up.\n"));
+      return;
+    }
+  if (g_str_equal (c->state, "grace") && c->remaining != 0)
+    printf (_("Your allowed hours are over; save your work now.\n"));
+  else if (g_str_equal (c->state, "grace"))
+    printf (_("Your time for today is up (%s used); save your work now.\n"), used);
+  else if (g_str_equal (c->state, "exhausted"))
+    printf (_("Your time for today is used up (%s used). Ask for more with "
+              "'parentctl request 15m \"why\"'.\n"), used);
   else
-    printf ("No daily limit today%s%s; %s used.\n", c->allowed_until ? "; allowed until " : "",
-            c->allowed_until ? until : "", used);
+    print_allowance (c);
+  print_bonus (c);
 }
 
 static void
 add_row (PctlTable *table, const ChildView *c)
 {
-  g_autofree char *used = pctl_format_duration_words ((gint64) c->used);
-  g_autofree char *limit = c->limit >= 0 ? pctl_format_duration_words (c->limit) : g_strdup ("unlimited");
-  g_autofree char *left = c->remaining >= 0 ? pctl_format_duration_words (c->remaining) : g_strdup ("-");
-  g_autofree char *bonus = c->bonus != 0 ? pctl_format_duration_words (c->bonus) : g_strdup ("-");
+  g_autofree char *used = pctl_format_duration ((gint64) c->used);
+  g_autofree char *limit = c->limit >= 0 ? pctl_format_duration (c->limit) : g_strdup (_("unlimited"));
+  g_autofree char *left = c->remaining >= 0 ? pctl_format_duration (c->remaining) : g_strdup ("-");
+  g_autofree char *amount = pctl_format_duration (c->bonus);
+  /* A sign on any bonus: it is added to (or taken from) the limit. */
+  g_autofree char *bonus = c->bonus > 0 ? g_strconcat ("+", amount, NULL)
+                                        : g_strdup (c->bonus < 0 ? amount : "-");
   g_autofree char *next = pctl_format_moment (c->next_change);
-  const char *row[] = { c->name, c->state, used, limit, left, bonus, next, NULL };
+  const char *row[] = { c->name, pctl_state_label (c->state), used, limit, left, bonus, next, NULL };
 
   pctl_table_add (table, row);
+  pctl_table_color_state (table, 1, c->state);
+}
+
+/* USER on the command line: a login name or a uid. */
+static gboolean
+is_wanted (const char *only, guint32 uid, const char *name)
+{
+  guint64 wanted;
+
+  if (only == NULL || g_str_equal (only, name))
+    return TRUE;
+  return g_ascii_string_to_unsigned (only, 10, 0, G_MAXUINT32, &wanted, NULL) && wanted == uid;
 }
 
 int
 pctl_cmd_status (int argc, char **argv)
 {
-  static const char *const header[] = { "CHILD", "STATE", "USED", "LIMIT", "LEFT", "BONUS", "NEXT CHANGE", NULL };
+  static const char *const header[] = {
+    N_("CHILD"), N_("STATE"), N_("USED"), N_("LIMIT"), N_("LEFT"), N_("BONUS"), N_("NEXT CHANGE"), NULL
+  };
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) reply = NULL;
   g_autoptr (GVariantIter) iter = NULL;
@@ -131,7 +193,7 @@ pctl_cmd_status (int argc, char **argv)
   g_autoptr (GVariant) last_props = NULL;   /* keeps last's strings alive */
 
   if (argc > 2)
-    return pctl_usage_error ("status takes at most one USER");
+    return pctl_usage_error (_("status takes at most one USER"));
   reply = list_children (&error);
   if (reply == NULL)
     return pctl_fail (error);
@@ -148,7 +210,7 @@ pctl_cmd_status (int argc, char **argv)
       g_autofree char *path = pctl_child_path (uid);
       ChildView c;
 
-      if (only != NULL && !g_str_equal (only, name))
+      if (!is_wanted (only, uid, name))
         continue;
       props = pctl_child_properties (uid, &error);
       apps = props != NULL ? pctl_call (path, "org.parentd1.Child", "GetApps", NULL, "(a(stxs))", &error) : NULL;
@@ -174,7 +236,7 @@ pctl_cmd_status (int argc, char **argv)
   else if (shown == 1 && last.uid == getuid ())
     print_own_status (&last);
   else if (shown == 0)
-    printf ("No children are configured, or none you may see.\n");
+    printf (_("No children are configured, or none you may see.\n"));
   else
     pctl_table_print (table);
   return PCTL_EXIT_OK;
@@ -192,7 +254,7 @@ pctl_cmd_list (int argc, char **argv)
   const char *name;
 
   if (argc > 1)
-    return pctl_usage_error ("list takes no arguments");
+    return pctl_usage_error (_("list takes no arguments"));
   reply = list_children (&error);
   if (reply == NULL)
     return pctl_fail (error);
@@ -200,6 +262,8 @@ pctl_cmd_list (int argc, char **argv)
   json_builder_begin_object (json);
   json_builder_set_member_name (json, "children");
   json_builder_begin_array (json);
+  if (!pctl_options.json)
+    pctl_pager_open ();
   g_variant_get (reply, "(a(uso))", &iter);
   while (g_variant_iter_next (iter, "(u&s&o)", &uid, &name, NULL))
     {

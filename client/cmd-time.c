@@ -2,6 +2,7 @@
  * reload: the commands that change something, and the request list. */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -48,17 +49,19 @@ pctl_cmd_grant (int argc, char **argv)
   int status;
 
   if (argc != 3)
-    return pctl_usage_error ("usage: parentctl grant USER DURATION (e.g. 30m, or -15m to take time away)");
+    return pctl_usage_error (_("usage: parentctl grant USER DURATION (e.g. 30m, or -15m to take time away)"));
   if (!parse_duration_arg (argv[2], TRUE, &seconds) || seconds == 0)
-    return pctl_usage_error ("'%s' is not a duration; write e.g. 30m, 1h15m or -15m", argv[2]);
+    return pctl_usage_error (_("'%s' is not a duration; write e.g. 30m, 1h15m or -15m"), argv[2]);
   status = call_child (argv[1], "GrantTime", g_variant_new ("(x)", seconds), &name);
   if (status != PCTL_EXIT_OK)
     return status;
   words = pctl_format_duration_words (seconds < 0 ? -seconds : seconds);
   if (seconds < 0)
-    printf ("Took %s away from %s today.\n", words, name);
+    /* TRANSLATORS: the first %s is an amount of time ("15 min"), the second a child's name. */
+    printf (_("Took %s away from %s today.\n"), words, name);
   else
-    printf ("Granted %s %s more today.\n", name, words);
+    /* TRANSLATORS: the first %s is a child's name, the second an amount of time ("30 min"). */
+    printf (_("Granted %s %s more today.\n"), name, words);
   return PCTL_EXIT_OK;
 }
 
@@ -71,14 +74,15 @@ pctl_cmd_lock (int argc, char **argv)
   int status;
 
   if (argc != 3)
-    return pctl_usage_error ("usage: parentctl lock USER DURATION (e.g. 1h)");
+    return pctl_usage_error (_("usage: parentctl lock USER DURATION (e.g. 1h)"));
   if (!parse_duration_arg (argv[2], FALSE, &seconds) || seconds == 0)
-    return pctl_usage_error ("'%s' is not a duration; write e.g. 30m or 2h", argv[2]);
+    return pctl_usage_error (_("'%s' is not a duration; write e.g. 30m or 2h"), argv[2]);
   status = call_child (argv[1], "LockOut", g_variant_new ("(u)", (guint32) seconds), &name);
   if (status != PCTL_EXIT_OK)
     return status;
   words = pctl_format_duration_words (seconds);
-  printf ("Locked %s out for %s.\n", name, words);
+  /* TRANSLATORS: the first %s is a child's name, the second an amount of time ("1 h 00 min"). */
+  printf (_("Locked %s out for %s.\n"), name, words);
   return PCTL_EXIT_OK;
 }
 
@@ -89,10 +93,10 @@ pctl_cmd_unlock (int argc, char **argv)
   int status;
 
   if (argc != 2)
-    return pctl_usage_error ("usage: parentctl unlock USER");
+    return pctl_usage_error (_("usage: parentctl unlock USER"));
   status = call_child (argv[1], "LockOut", g_variant_new ("(u)", 0u), &name);
   if (status == PCTL_EXIT_OK)
-    printf ("Ended the lock-out of %s.\n", name);
+    printf (_("Ended the lock-out of %s.\n"), name);
   return status;
 }
 
@@ -107,15 +111,16 @@ pctl_cmd_request (int argc, char **argv)
   guint64 id;
 
   if (argc < 2)
-    return pctl_usage_error ("usage: parentctl request DURATION [REASON]");
+    return pctl_usage_error (_("usage: parentctl request DURATION [REASON]"));
   if (!parse_duration_arg (argv[1], FALSE, &seconds) || seconds == 0)
-    return pctl_usage_error ("'%s' is not a duration; write e.g. 15m or 1h", argv[1]);
+    return pctl_usage_error (_("'%s' is not a duration; write e.g. 15m or 1h"), argv[1]);
   reply = pctl_call (path, CHILD, "RequestTime", g_variant_new ("(us)", (guint32) seconds, reason),
                      "(t)", &error);
   if (reply == NULL)
     return pctl_fail (error);
   g_variant_get (reply, "(t)", &id);
-  printf ("Asked for %s more (request %" G_GUINT64_FORMAT "). A parent will answer.\n",
+  /* TRANSLATORS: %s is the duration as typed ("15m"). */
+  printf (_("Asked for %s more (request %" PRIu64 "). A parent will answer.\n"),
           argv[1], id);
   return PCTL_EXIT_OK;
 }
@@ -133,7 +138,8 @@ json_string_or_null (JsonBuilder *b, const char *member, const char *value)
 int
 pctl_cmd_requests (int argc, char **argv)
 {
-  static const char *const header[] = { "ID", "CHILD", "KIND", "STATE", "CREATED", "WHAT", NULL };
+  const char *const header[] = { _("ID"), _("CHILD"), _("KIND"), _("STATE"), _("CREATED"), _("WHAT"),
+                                 NULL };
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) reply = NULL;
   g_autoptr (GVariantIter) iter = NULL;
@@ -147,7 +153,7 @@ pctl_cmd_requests (int argc, char **argv)
   guint n = 0;
 
   if (argc > 1)
-    return pctl_usage_error ("requests takes no arguments");
+    return pctl_usage_error (_("requests takes no arguments"));
   reply = pctl_call ("/org/parentd1", MANAGER, "ListRequests", NULL, "(a(tustsa{sv}))", &error);
   if (reply == NULL)
     return pctl_fail (error);
@@ -192,14 +198,16 @@ pctl_cmd_requests (int argc, char **argv)
 
       if (has_seconds)
         {
-          g_autofree char *amount = pctl_format_duration_words ((gint64) seconds);
+          g_autofree char *amount = pctl_format_duration ((gint64) seconds);
           what = reason != NULL && reason[0] ? g_strdup_printf ("%s: %s", amount, reason) : g_strdup (amount);
         }
       else
         what = g_strdup_printf ("%s %s", rule ? rule : "", target ? target : "");
       {
-        const char *row[] = { id_text, child ? child : "?", kind, state, when, what, NULL };
+        const char *row[] = { id_text, child ? child : "?", pctl_request_kind_label (kind),
+                              pctl_state_label (state), when, what, NULL };
         pctl_table_add (table, row);
+        pctl_table_color_state (table, 3, state);
       }
       n++;
     }
@@ -209,7 +217,7 @@ pctl_cmd_requests (int argc, char **argv)
   if (pctl_options.json)
     pctl_print_json (root);
   else if (n == 0)
-    printf ("No requests.\n");
+    printf ("%s\n", _("No requests."));
   else
     pctl_table_print (table);
   return PCTL_EXIT_OK;
@@ -230,16 +238,16 @@ pctl_cmd_approve (int argc, char **argv)
   gint64 seconds = 0;
 
   if (argc < 2 || argc > 3)
-    return pctl_usage_error ("usage: parentctl approve ID [DURATION]");
+    return pctl_usage_error (_("usage: parentctl approve ID [DURATION]"));
   if (!parse_id (argv[1], &id))
-    return pctl_usage_error ("'%s' is not a request id; 'parentctl requests' lists them", argv[1]);
+    return pctl_usage_error (_("'%s' is not a request id; 'parentctl requests' lists them"), argv[1]);
   if (argc == 3 && (!parse_duration_arg (argv[2], FALSE, &seconds) || seconds == 0))
-    return pctl_usage_error ("'%s' is not a duration; write e.g. 15m", argv[2]);
+    return pctl_usage_error (_("'%s' is not a duration; write e.g. 15m"), argv[2]);
   reply = pctl_call ("/org/parentd1", MANAGER, "ApproveRequest",
                      g_variant_new ("(tu)", id, (guint32) seconds), NULL, &error);
   if (reply == NULL)
     return pctl_fail (error);
-  printf ("Approved request %" G_GUINT64_FORMAT ".\n", id);
+  printf (_("Approved request %" PRIu64 ".\n"), id);
   return PCTL_EXIT_OK;
 }
 
@@ -251,13 +259,13 @@ pctl_cmd_deny (int argc, char **argv)
   guint64 id;
 
   if (argc != 2)
-    return pctl_usage_error ("usage: parentctl deny ID");
+    return pctl_usage_error (_("usage: parentctl deny ID"));
   if (!parse_id (argv[1], &id))
-    return pctl_usage_error ("'%s' is not a request id; 'parentctl requests' lists them", argv[1]);
+    return pctl_usage_error (_("'%s' is not a request id; 'parentctl requests' lists them"), argv[1]);
   reply = pctl_call ("/org/parentd1", MANAGER, "DenyRequest", g_variant_new ("(t)", id), NULL, &error);
   if (reply == NULL)
     return pctl_fail (error);
-  printf ("Denied request %" G_GUINT64_FORMAT ".\n", id);
+  printf (_("Denied request %" PRIu64 ".\n"), id);
   return PCTL_EXIT_OK;
 }
 
@@ -268,10 +276,10 @@ pctl_cmd_reload (int argc, char **argv)
   g_autoptr (GVariant) reply = NULL;
 
   if (argc != 1)
-    return pctl_usage_error ("reload takes no arguments");
+    return pctl_usage_error (_("reload takes no arguments"));
   reply = pctl_call ("/org/parentd1", MANAGER, "Reload", NULL, NULL, &error);
   if (reply == NULL)
     return pctl_fail (error);
-  printf ("Configuration reloaded.\n");
+  printf ("%s\n", _("Configuration reloaded."));
   return PCTL_EXIT_OK;
 }

@@ -18,6 +18,11 @@ typedef struct {
   gboolean no_legend;
   gboolean no_pager;
   guint days;              /* --days, 0 = the command's default */
+  /* Decided once at start, before a pager replaces stdout: */
+  gboolean tty;            /* stdout is a terminal */
+  gboolean color;          /* stdout is a terminal, NO_COLOR unset, TERM not dumb */
+  gboolean utf8;           /* the locale's charset can show box and block characters */
+  guint columns;           /* the terminal's width; 0 when stdout is not a terminal */
 } PctlOptions;
 
 extern PctlOptions pctl_options;
@@ -28,10 +33,37 @@ int pctl_usage_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
  * running); returns PCTL_EXIT_FAILURE. */
 int pctl_fail (const GError *error);
 
-/* "1 h 05 min", "25 min", "40 s": durations the way people read them. */
+/* "1 h 05 min", "25 min", "40 s": durations the way people read them, in
+ * sentences. Seconds show under ten minutes, when there are any. */
 char *pctl_format_duration_words (gint64 seconds);
-/* "HH:MM" today, or "Sat HH:MM" within a week, or "-" for 0. */
+/* "1h30m", "45m", "4m20s", "40s", "-15m": the same in tables and charts,
+ * the way the configuration writes them. */
+char *pctl_format_duration (gint64 seconds);
+/* "HH:MM" today, or "Sat HH:MM" within six days either way, or
+ * "YYYY-MM-DD HH:MM", in local time; "-" for 0. */
 char *pctl_format_moment (guint64 unix_seconds);
+/* The state word of the contract, as shown to people (translated). */
+const char *pctl_state_label (const char *state);
+/* The kind of a request ("time", "purchase"), as shown to people. */
+const char *pctl_request_kind_label (const char *kind);
+/* How many terminal columns TEXT takes: two for a wide (CJK) character,
+ * none for a combining one. */
+glong pctl_display_width (const char *text);
+
+/* --- the terminal (client/output.c) --- */
+
+/* Fills in the terminal fields of pctl_options from stdout and the
+ * environment. */
+void pctl_terminal_init (void);
+/* ANSI sequences, or "" when colour is off. */
+const char *pctl_color_for_state (const char *state);
+const char *pctl_color_bold (void);
+const char *pctl_color_reset (void);
+/* Pipes stdout into the pager from here on, when stdout is a terminal and
+ * --no-pager was not given; does nothing the second time. */
+void pctl_pager_open (void);
+/* Closes the pager's pipe and waits for the person to quit it. */
+void pctl_pager_close (void);
 
 /* --- talking to the daemon (client/call.c) --- */
 
@@ -48,10 +80,13 @@ char *pctl_child_path (guint32 uid);
 /* --- output (client/output.c) --- */
 
 /* A table: add rows of strings, print aligned with a header (unless
- * --no-legend). */
+ * --no-legend). The header's words are marked with N_() and translated
+ * here. */
 typedef struct _PctlTable PctlTable;
 PctlTable *pctl_table_new (const char *const *header);
 void pctl_table_add (PctlTable *table, const char *const *row);
+/* Colours column of the last row added by the contract's state word. */
+void pctl_table_color_state (PctlTable *table, guint column, const char *state);
 void pctl_table_print (PctlTable *table);
 void pctl_table_free (PctlTable *table);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PctlTable, pctl_table_free)
@@ -82,5 +117,6 @@ int pctl_cmd_deny (int argc, char **argv);
 int pctl_cmd_reload (int argc, char **argv);
 int pctl_cmd_purchases (int argc, char **argv);
 int pctl_cmd_apps (int argc, char **argv);
+int pctl_cmd_usage (int argc, char **argv);
 
 G_END_DECLS

@@ -2,6 +2,7 @@
  * polkit's CheckAuthorization, both over D-Bus and both asynchronous. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "daemon/auth.h"
@@ -203,8 +204,8 @@ got_credentials (GObject *source, GAsyncResult *result, gpointer user_data)
         g_dbus_error_strip_remote_error (error);
       /* Fail closed: a caller we cannot name gets nothing. */
       g_task_return_new_error (task, PD_ERROR, PD_ERROR_ACCESS_DENIED,
-                               "Access denied: the bus could not tell who the caller is (%s)",
-                               error != NULL ? error->message : "no user ID in its credentials");
+                               _("Access denied: the bus could not tell who the caller is (%s)"),
+                               error != NULL ? error->message : _("no user ID in its credentials"));
       return;
     }
   /* No entry: the caller left meanwhile, or the cache is full. */
@@ -231,7 +232,7 @@ pd_auth_get_uid (PdAuth *auth, const char *sender, GCancellable *cancellable,
   if (sender == NULL || !g_dbus_is_unique_name (sender))
     {
       g_task_return_new_error (task, PD_ERROR, PD_ERROR_ACCESS_DENIED,
-                               "Access denied: the caller has no unique bus name");
+                               _("Access denied: the caller has no unique bus name"));
       return;
     }
   caller = g_hash_table_lookup (auth->callers, sender);
@@ -296,10 +297,10 @@ static const char *
 action_purpose (const char *action)
 {
   if (g_strcmp0 (action, PD_ACTION_MANAGE) == 0)
-    return "changing parental controls";
+    return _("changing parental controls");
   if (g_strcmp0 (action, PD_ACTION_VIEW) == 0)
-    return "reading another user's parental-control data";
-  return "this";
+    return _("reading another user's parental-control data");
+  return _("this");
 }
 
 static PolkitFailure
@@ -329,15 +330,15 @@ return_polkit_failure (GTask *task, CheckData *check, GError *error)
   switch (failure)
     {
     case POLKIT_ABSENT:
-      why = g_strdup ("polkit (org.freedesktop.PolicyKit1) is not running");
+      why = g_strdup (_("polkit (org.freedesktop.PolicyKit1) is not running"));
       break;
     case POLKIT_TIMED_OUT:
-      why = g_strdup_printf ("polkit did not answer within %u s", (check->timeout_ms + 999) / 1000);
+      why = g_strdup_printf (_("polkit did not answer within %u s"), (check->timeout_ms + 999) / 1000);
       break;
     case POLKIT_FAILED:
     case POLKIT_N_FAILURES:
     default:
-      why = g_strdup_printf ("polkit failed: %s", error->message);
+      why = g_strdup_printf (_("polkit failed: %s"), error->message);
       break;
     }
   if (!check->auth->warned[failure])
@@ -348,8 +349,12 @@ return_polkit_failure (GTask *task, CheckData *check, GError *error)
     }
   g_debug ("polkit check for %s failed: %s", check->action, error->message);
   g_task_return_new_error (task, PD_ERROR, PD_ERROR_ACCESS_DENIED,
-                           "Access denied: %s needs the polkit action %s, but %s, so the request "
-                           "was denied", action_purpose (check->action), check->action, why);
+                           /* TRANSLATORS: what the action allows ("changing parental
+                            * controls"), the polkit action's id, and why polkit did not
+                            * answer ("polkit did not answer within 25 s"). */
+                           _("Access denied: %s needs the polkit action %s, but %s, so the "
+                             "request was denied"), action_purpose (check->action), check->action,
+                           why);
 }
 
 static void
@@ -386,13 +391,13 @@ checked_authorization (GObject *source, GAsyncResult *result, gpointer user_data
     }
   if (challenge && !check->interactive)
     g_task_return_new_error (task, PD_ERROR, PD_ERROR_ACCESS_DENIED,
-                             "Not authorized: %s needs the polkit action %s, which needs a "
-                             "password, but the caller did not allow asking for one",
+                             _("Not authorized: %s needs the polkit action %s, which needs a "
+                               "password, but the caller did not allow asking for one"),
                              action_purpose (check->action), check->action);
   else
     g_task_return_new_error (task, PD_ERROR, PD_ERROR_ACCESS_DENIED,
-                             "Not authorized: %s needs the polkit action %s; ask a parent, or run "
-                             "as a member of the parents' group",
+                             _("Not authorized: %s needs the polkit action %s; ask a parent, or "
+                               "run as a member of the parents' group"),
                              action_purpose (check->action), check->action);
 }
 
@@ -412,7 +417,7 @@ pd_auth_check (PdAuth *auth, const char *sender, const char *action, gboolean in
   if (sender == NULL || !g_dbus_is_unique_name (sender))
     {
       g_task_return_new_error (task, PD_ERROR, PD_ERROR_ACCESS_DENIED,
-                               "Access denied: the caller has no unique bus name");
+                               _("Access denied: the caller has no unique bus name"));
       return;
     }
   if (strcmp (action, PD_ACTION_VIEW) == 0)

@@ -3,6 +3,7 @@
  * pd_bus_dispatch, which authorizes them. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "daemon/bus-private.h"
@@ -61,7 +62,7 @@ call_child_status (PdBusCall *call, PdChildStatus *out, GError **error)
 {
   if (pd_engine_child_status (call->bus->engine, call->child, out))
     return TRUE;
-  g_set_error (error, PD_ERROR, PD_ERROR_NO_SUCH_CHILD, "uid %u is not a child",
+  g_set_error (error, PD_ERROR, PD_ERROR_NO_SUCH_CHILD, _("uid %u is not a child"),
                (guint) call->child);
   return FALSE;
 }
@@ -80,7 +81,7 @@ child_get (PdBusCall *call, GError **error)
   if (value == NULL)
     {
       /* In the interface XML but not served here: a build out of step. */
-      g_set_error (error, PD_ERROR, PD_ERROR_FAILED, "Property %s is not implemented", property);
+      g_set_error (error, PD_ERROR, PD_ERROR_FAILED, _("Property %s is not implemented"), property);
       return NULL;
     }
   return g_variant_new ("(v)", value);
@@ -140,7 +141,7 @@ validate_request_time (GVariant *parameters, GError **error)
   gsize length = 0;
 
   g_variant_get (parameters, "(u&s)", &seconds, &reason);
-  if (!pd_bus_check_seconds (seconds, 1, PD_BUS_MAX_SECONDS, "The time asked for", error))
+  if (!pd_bus_check_seconds (seconds, 1, PD_BUS_MAX_SECONDS, _("The time asked for"), error))
     return FALSE;
   /* Counted as requests.c stores it: without control and format characters. */
   for (const char *p = reason; *p != '\0'; p = g_utf8_next_char (p))
@@ -152,7 +153,7 @@ validate_request_time (GVariant *parameters, GError **error)
   if (length > PD_REQUESTS_REASON_MAX)
     {
       g_set_error (error, PD_ERROR, PD_ERROR_INVALID_ARGS,
-                   "The reason must be at most %d characters, not %" G_GSIZE_FORMAT,
+                   _("The reason must be at most %d characters, not %zu"),
                    PD_REQUESTS_REASON_MAX, length);
       return FALSE;
     }
@@ -179,7 +180,7 @@ validate_grant (GVariant *parameters, GError **error)
 
   g_variant_get (parameters, "(x)", &seconds);
   return pd_bus_check_seconds (seconds, -PD_BUS_MAX_SECONDS, PD_BUS_MAX_SECONDS,
-                               "The time to grant", error);
+                               _("The time to grant"), error);
 }
 
 static GVariant *
@@ -198,7 +199,7 @@ validate_lock_out (GVariant *parameters, GError **error)
   guint32 seconds;
 
   g_variant_get (parameters, "(u)", &seconds);
-  return pd_bus_check_seconds (seconds, 0, PD_BUS_MAX_SECONDS, "The lock-out", error);
+  return pd_bus_check_seconds (seconds, 0, PD_BUS_MAX_SECONDS, _("The lock-out"), error);
 }
 
 static GVariant *

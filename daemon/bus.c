@@ -2,6 +2,8 @@
  * checking of arguments, property invalidations and unicast signals. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "daemon/bus-private.h"
@@ -185,10 +187,10 @@ call_finish (PdBusCall *call, GError *error)
 
   /* Also what a call cancelled by pd_bus_free ends with. */
   if (call->bus->engine == NULL)
-    error = run_error = g_error_new (PD_ERROR, PD_ERROR_FAILED, "parentd is shutting down");
+    error = run_error = g_error_new (PD_ERROR, PD_ERROR_FAILED, _("parentd is shutting down"));
   if (error == NULL && call->on_child && !pd_engine_is_child (call->bus->engine, call->child))
     error = run_error = g_error_new (PD_ERROR, PD_ERROR_NO_SUCH_CHILD,
-                                     "uid %u is no longer a child (the configuration changed)",
+                                     _("uid %u is no longer a child (the configuration changed)"),
                                      (guint) call->child);
   if (error != NULL)
     {
@@ -270,8 +272,8 @@ got_caller (GObject *source, GAsyncResult *result, gpointer user_data)
     case PD_ACCESS_SELF:
       if (call->caller != call->child)
         error = g_error_new (PD_ERROR, PD_ERROR_ACCESS_DENIED,
-                             "Access denied: only the child can ask for time for themselves; a "
-                             "parent gives time with GrantTime");
+                             _("Access denied: only the child can ask for time for themselves; "
+                               "a parent gives time with GrantTime"));
       call_finish (call, error);
       return;
     case PD_ACCESS_MANAGE:
@@ -309,7 +311,7 @@ pd_bus_dispatch (PdBus *bus, const PdBusMethod *methods, gsize n_methods,
     {
       g_dbus_method_invocation_return_dbus_error (invocation,
                                                   "org.freedesktop.DBus.Error.UnknownMethod",
-                                                  "No such method");
+                                                  _("No such method"));
       return;
     }
   if (method->validate != NULL && !method->validate (parameters, &error))
@@ -339,8 +341,9 @@ pd_bus_check_seconds (gint64 seconds, gint64 min, gint64 max, const char *what, 
   if (seconds >= min && seconds <= max)
     return TRUE;
   g_set_error (error, PD_ERROR, PD_ERROR_INVALID_ARGS,
-               "%s must be between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT
-               " seconds, not %" G_GINT64_FORMAT, what, min, max, seconds);
+               /* TRANSLATORS: %s is what is out of range ("The time to grant"). */
+               _("%s must be between %" PRId64 " and %" PRId64
+                 " seconds, not %" PRId64), what, min, max, seconds);
   return FALSE;
 }
 
@@ -357,7 +360,7 @@ manager_get (PdBusCall *call, GError **error)
   if (value == NULL)
     {
       /* In the interface XML but not served here: a build out of step. */
-      g_set_error (error, PD_ERROR, PD_ERROR_FAILED, "Property %s is not implemented", property);
+      g_set_error (error, PD_ERROR, PD_ERROR_FAILED, _("Property %s is not implemented"), property);
       return NULL;
     }
   return g_variant_new ("(v)", value);
@@ -489,7 +492,7 @@ validate_approve (GVariant *parameters, GError **error)
   guint32 seconds;
 
   g_variant_get (parameters, "(tu)", NULL, &seconds);
-  return pd_bus_check_seconds (seconds, 0, PD_BUS_MAX_SECONDS, "The time to grant", error);
+  return pd_bus_check_seconds (seconds, 0, PD_BUS_MAX_SECONDS, _("The time to grant"), error);
 }
 
 static const PdBusMethod manager_methods[] = {

@@ -2,6 +2,9 @@
  * authorized the caller. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+#include <inttypes.h>
+
 #include "daemon/engine-private.h"
 #include "daemon/ledger.h"
 #include "daemon/log.h"
@@ -15,7 +18,7 @@ runtime_or_error (PdEngine *engine, uid_t uid, GError **error)
 
   if (rt == NULL)
     g_set_error (error, PD_ERROR, PD_ERROR_NO_SUCH_CHILD,
-                 "uid %u is not a child in the configuration", (guint) uid);
+                 _("uid %u is not a child in the configuration"), (guint) uid);
   return rt;
 }
 
@@ -121,8 +124,15 @@ GVariant *
 pd_engine_get_usage (PdEngine *engine, uid_t uid, guint days)
 {
   PdRuntime *rt = pd_engine_runtime (engine, uid);
+  gint64 now = pd_clock_wall ();
 
-  return pd_ledger_usage (rt != NULL ? pd_engine_record (engine, rt) : NULL, days);
+  if (rt == NULL)
+    return pd_ledger_usage (NULL, days);
+  /* Up to the second, as GetApps; and today is always the newest entry,
+   * so that a client knows which policy day is today. */
+  pd_engine_credit (engine, rt, now);
+  pd_ledger_today (pd_engine_record (engine, rt), &engine->config->daemon, engine->tz, now);
+  return pd_ledger_usage (pd_engine_record (engine, rt), days);
 }
 
 static const char *
@@ -148,7 +158,7 @@ pd_engine_request_owner (PdEngine *engine, guint64 id, uid_t *out_uid, GError **
   if (request == NULL)
     {
       g_set_error (error, PD_ERROR, PD_ERROR_NO_SUCH_REQUEST,
-                   "There is no request %" G_GUINT64_FORMAT "; see 'parentctl requests'", id);
+                   _("There is no request %" PRIu64 "; see 'parentctl requests'"), id);
       return FALSE;
     }
   *out_uid = request->uid;

@@ -5,6 +5,7 @@
  * checkpoint while anyone counts, and when the wall clock is set. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "daemon/engine-private.h"
@@ -611,8 +612,8 @@ load_initial_config (PdEngine *engine, GError **error)
   if (engine->config == NULL)
     {
       g_set_error (error, PD_ERROR, PD_ERROR_INVALID_CONFIG,
-                   "The configuration has errors and no earlier configuration was saved; "
-                   "fix these and start again:\n%s", report);
+                   _("The configuration has errors and no earlier configuration was saved; "
+                     "fix these and start again:\n%s"), report);
       return FALSE;
     }
   engine->config_saved = TRUE;   /* it came from the store */

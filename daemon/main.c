@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <glib-unix.h>
+#include <glib/gi18n-lib.h>
 #include <locale.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -340,6 +341,12 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
 
   setlocale (LC_ALL, "");
+#ifdef ENABLE_NLS
+  /* For the errors callers get over the bus, in the daemon's locale. The
+   * journal's lines stay in English. */
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+#endif
 
   if (!parse_options (&argc, &argv, &options, &error))
     {

@@ -1,6 +1,9 @@
 /* Requests: time requests from children, answered by parents. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+#include <inttypes.h>
+
 #include "daemon/requests.h"
 #include "policy/error.h"
 
@@ -12,7 +15,7 @@ pd_requests_clean_reason (const char *reason, GError **error)
 
   if (!g_utf8_validate (reason, -1, NULL))
     {
-      g_set_error (error, PD_ERROR, PD_ERROR_INVALID_ARGS, "The reason is not valid UTF-8");
+      g_set_error (error, PD_ERROR, PD_ERROR_INVALID_ARGS, _("The reason is not valid UTF-8"));
       return NULL;
     }
   clean = g_string_new (NULL);
@@ -50,15 +53,23 @@ pd_requests_file_time (PdState *state, uid_t uid, gint64 seconds, const char *re
   if (pending >= PD_REQUESTS_MAX_PENDING)
     {
       g_set_error (error, PD_ERROR, PD_ERROR_TOO_MANY_REQUESTS,
-                   "You already have %u requests waiting for a parent; wait for an answer",
+                   g_dngettext (GETTEXT_PACKAGE,
+                                "You already have %u request waiting for a parent; wait for an answer",
+                                "You already have %u requests waiting for a parent; wait for an answer",
+                                pending),
                    pending);
       return NULL;
     }
   if (last != G_MININT64 && now - last < PD_REQUESTS_MIN_INTERVAL)
     {
+      gint64 wait = PD_REQUESTS_MIN_INTERVAL - (now - last);
+
       g_set_error (error, PD_ERROR, PD_ERROR_TOO_MANY_REQUESTS,
-                   "You asked less than a minute ago; try again in %" G_GINT64_FORMAT " seconds",
-                   PD_REQUESTS_MIN_INTERVAL - (now - last));
+                   g_dngettext (GETTEXT_PACKAGE,
+                                "You asked less than a minute ago; try again in %" PRId64 " second",
+                                "You asked less than a minute ago; try again in %" PRId64 " seconds",
+                                (gulong) wait),
+                   wait);
       return NULL;
     }
   clean = pd_requests_clean_reason (reason, error);
@@ -82,7 +93,7 @@ pd_requests_pending (PdState *state, guint64 id, GError **error)
   if (request == NULL)
     {
       g_set_error (error, PD_ERROR, PD_ERROR_NO_SUCH_REQUEST,
-                   "There is no request %" G_GUINT64_FORMAT "; see 'parentctl requests'", id);
+                   _("There is no request %" PRIu64 "; see 'parentctl requests'"), id);
       return NULL;
     }
   if (request->state == PD_REQUEST_PENDING)
@@ -93,7 +104,9 @@ pd_requests_pending (PdState *state, guint64 id, GError **error)
                                                                  : request->expires);
   at = when != NULL ? g_date_time_format (when, "%Y-%m-%d %H:%M") : g_strdup ("?");
   g_set_error (error, PD_ERROR, PD_ERROR_NO_SUCH_REQUEST,
-               "Request %" G_GUINT64_FORMAT " was already %s at %s and can no longer be answered",
+               /* TRANSLATORS: a request id, its state ("approved", "denied" or
+                * "expired") and when ("2026-11-28 18:05"). */
+               _("Request %" PRIu64 " was already %s at %s and can no longer be answered"),
                id, pd_request_state_to_string (request->state), at);
   return NULL;
 }

@@ -3,6 +3,8 @@
  * users) are resolved once every source has been read. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "policy/error.h"
@@ -142,7 +144,7 @@ pd_begin_section (PdLoader *loader, PdSection *source, const char *name)
       if (strchr (name, '.') != NULL)
         {
           pd_loader_error (loader, source->file, source->section_line,
-                           "the name '%s' may not contain '.'; use '-' or '_' instead", name);
+                           _("the name '%s' may not contain '.'; use '-' or '_' instead"), name);
           source->section = PD_SECTION_INVALID;
           return;
         }
@@ -181,10 +183,10 @@ parse_choice (const char *value, const char *const *choices, guint *out, GError 
   list = g_strjoinv (", ", (char **) choices);
   if (suggestion != NULL)
     g_set_error (error, PD_ERROR, PD_ERROR_INVALID_CONFIG,
-                 "unknown value '%s'; did you mean '%s'? (one of %s)", value, suggestion, list);
+                 _("unknown value '%s'; did you mean '%s'? (one of %s)"), value, suggestion, list);
   else
     g_set_error (error, PD_ERROR, PD_ERROR_INVALID_CONFIG,
-                 "unknown value '%s'; use one of %s", value, list);
+                 _("unknown value '%s'; use one of %s"), value, list);
   return FALSE;
 }
 
@@ -196,7 +198,7 @@ parse_uint (const char *value, guint64 min, guint64 max, guint64 *out, GError **
   if (!g_ascii_string_to_unsigned (value, 10, min, max, &n, NULL))
     {
       g_set_error (error, PD_ERROR, PD_ERROR_INVALID_CONFIG,
-                   "'%s' is not a whole number from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT,
+                   _("'%s' is not a whole number from %" PRIu64 " to %" PRIu64),
                    value, min, max);
       return FALSE;
     }
@@ -221,7 +223,7 @@ apply_daemon_key (PdDaemonSettings *d, const char *key, const char *value, GErro
       if (d->n_warnings > 0 && d->warnings[d->n_warnings - 1] == 0)
         {
           g_set_error (error, PD_ERROR, PD_ERROR_INVALID_CONFIG,
-                       "a warning must come before time runs out, so 0 is not allowed");
+                       _("a warning must come before time runs out, so 0 is not allowed"));
           return FALSE;
         }
       return TRUE;
@@ -237,7 +239,7 @@ apply_daemon_key (PdDaemonSettings *d, const char *key, const char *value, GErro
       if (d->purchase_hold == 0)
         {
           g_set_error (error, PD_ERROR, PD_ERROR_INVALID_CONFIG,
-                       "a hold of 0 denies every purchase at once; use 'purchases = block' for that");
+                       _("a hold of 0 denies every purchase at once; use 'purchases = block' for that"));
           return FALSE;
         }
       return TRUE;
@@ -360,7 +362,7 @@ apply_child_key (PdChildBuild *build, PdSection *source, const PdEntry *entry, c
       if (suffix == NULL || suffix[0] == '\0')
         {
           g_set_error (error, PD_ERROR, PD_ERROR_INVALID_CONFIG,
-                       "name the app: app_limit.APP = DURATION, e.g. app_limit.games = 45m");
+                       _("name the app: app_limit.APP = DURATION, e.g. app_limit.games = 45m"));
           return FALSE;
         }
       days = strchr (suffix, '.');
@@ -377,7 +379,7 @@ apply_child_key (PdChildBuild *build, PdSection *source, const PdEntry *entry, c
   if (suffix != NULL)
     {
       g_set_error (error, PD_ERROR, PD_ERROR_INVALID_CONFIG,
-                   "'%s' has no per-day form; only daily_limit, allowed_hours and app_limit do", base);
+                   _("'%s' has no per-day form; only daily_limit, allowed_hours and app_limit do"), base);
       return FALSE;
     }
   if (strcmp (base, "uid") == 0)
@@ -413,7 +415,7 @@ add_pattern (PdRule *rule, PdSection *source, const PdEntry *entry, const char *
   if (colon == NULL)
     {
       g_set_error (error, PD_ERROR, PD_ERROR_INVALID_CONFIG,
-                   "'%s' needs a kind: write KIND:PATTERN, e.g. comm:%s or exe:/usr/bin/%s",
+                   _("'%s' needs a kind: write KIND:PATTERN, e.g. comm:%s or exe:/usr/bin/%s"),
                    item, item, item);
       return FALSE;
     }
@@ -423,23 +425,27 @@ add_pattern (PdRule *rule, PdSection *source, const PdEntry *entry, const char *
       g_autofree char *word = g_strndup (item, (gsize) (colon - item));
       const char *suggestion = pd_suggest (word, kinds);
 
-      g_set_error (error, PD_ERROR, PD_ERROR_INVALID_CONFIG,
-                   "unknown match kind '%s'%s%s%s; kinds are exe, comm, cmdline, url, desktop and flatpak",
-                   word, suggestion ? "; did you mean '" : "", suggestion ? suggestion : "",
-                   suggestion ? "'?" : "");
+      if (suggestion != NULL)
+        g_set_error (error, PD_ERROR, PD_ERROR_INVALID_CONFIG,
+                     _("unknown match kind '%s'; did you mean '%s'?; kinds are exe, comm, cmdline, "
+                       "url, desktop and flatpak"), word, suggestion);
+      else
+        g_set_error (error, PD_ERROR, PD_ERROR_INVALID_CONFIG,
+                     _("unknown match kind '%s'; kinds are exe, comm, cmdline, url, desktop and "
+                       "flatpak"), word);
       return FALSE;
     }
   glob = colon + 1;
   if (glob[0] == '\0')
     {
-      g_set_error (error, PD_ERROR, PD_ERROR_INVALID_CONFIG, "'%s' has an empty pattern", item);
+      g_set_error (error, PD_ERROR, PD_ERROR_INVALID_CONFIG, _("'%s' has an empty pattern"), item);
       return FALSE;
     }
   if (kind == PD_MATCH_COMM && strpbrk (glob, "*?[") == NULL && strlen (glob) > COMM_MAX)
     {
       g_set_error (error, PD_ERROR, PD_ERROR_INVALID_CONFIG,
-                   "'%s' can never match: the kernel keeps only %d characters of a process "
-                   "name; write comm:%.*s or match by exe:", item, COMM_MAX, COMM_MAX, glob);
+                   _("'%s' can never match: the kernel keeps only %d characters of a process "
+                     "name; write comm:%.*s or match by exe:"), item, COMM_MAX, COMM_MAX, glob);
       return FALSE;
     }
   pd_rule_add_pattern (rule, kind, glob, source->file, entry->line);
@@ -469,7 +475,7 @@ apply_match (PdRule *rule, PdSection *source, const PdEntry *entry, GError **err
       any = TRUE;
     }
   if (!any)
-    g_set_error (error, PD_ERROR, PD_ERROR_INVALID_CONFIG, "no patterns in '%s'", entry->value);
+    g_set_error (error, PD_ERROR, PD_ERROR_INVALID_CONFIG, _("no patterns in '%s'"), entry->value);
   return any;
 }
 
@@ -501,18 +507,18 @@ unknown_key (PdLoader *loader, PdSection *source, const PdEntry *entry, const ch
 
   if (!g_strv_contains (keys, base) && home != NULL)
     pd_loader_error (loader, source->file, entry->line,
-                     "'%s' does not belong in [%s]; it goes in %s", entry->key,
+                     _("'%s' does not belong in [%s]; it goes in %s"), entry->key,
                      source->section_id, home);
   else if (g_strv_contains (keys, base))
     pd_loader_error (loader, source->file, entry->line,
-                     "%s: '%s' has no per-day form; only daily_limit, allowed_hours and "
-                     "app_limit do", entry->key, base);
+                     _("%s: '%s' has no per-day form; only daily_limit, allowed_hours and "
+                       "app_limit do"), entry->key, base);
   else if (suggestion != NULL)
     pd_loader_error (loader, source->file, entry->line,
-                     "unknown key '%s' in [%s]; did you mean '%s'?", entry->key,
+                     _("unknown key '%s' in [%s]; did you mean '%s'?"), entry->key,
                      source->section_id, suggestion);
   else
-    pd_loader_error (loader, source->file, entry->line, "unknown key '%s' in [%s]",
+    pd_loader_error (loader, source->file, entry->line, _("unknown key '%s' in [%s]"),
                      entry->key, source->section_id);
 }
 
@@ -526,7 +532,7 @@ check_duplicate (PdLoader *loader, PdSection *source, const PdEntry *entry)
   if (first != NULL)
     {
       pd_loader_error (loader, source->file, entry->line,
-                       "'%s' is set twice in [%s] (first at line %u); remove one",
+                       _("'%s' is set twice in [%s] (first at line %u); remove one"),
                        entry->key, source->section_id, GPOINTER_TO_UINT (first));
       return FALSE;
     }
@@ -540,7 +546,7 @@ value_required (const PdEntry *entry, GError **error)
   if (entry->value[0] != '\0' || strcmp (entry->key, "blocked_apps") == 0 ||
       strcmp (entry->key, "always_allowed") == 0)
     return TRUE;
-  g_set_error (error, PD_ERROR, PD_ERROR_INVALID_CONFIG, "missing value");
+  g_set_error (error, PD_ERROR, PD_ERROR_INVALID_CONFIG, _("missing value"));
   return FALSE;
 }
 
@@ -559,7 +565,7 @@ pd_apply_entry (PdLoader *loader, PdSection *source, const PdEntry *entry)
     {
     case PD_SECTION_NONE:
       pd_loader_error (loader, source->file, entry->line,
-                       "'%s' is outside any section; put it under [daemon] or [child NAME]", entry->key);
+                       _("'%s' is outside any section; put it under [daemon] or [child NAME]"), entry->key);
       return;
     case PD_SECTION_INVALID:
       return;  /* the header was reported; one message is enough */
@@ -627,19 +633,19 @@ resolve_app (PdLoader *loader, const PdChild *child, const AppRef *ref)
   if (pd_config_find_purchase (loader->config, ref->name) >= 0)
     {
       pd_loader_error (loader, ref->file, ref->line,
-                       "'%s' is a [purchase] rule, not an [app]; purchases are governed by "
-                       "'purchases =' in [child %s]", ref->name, child->name);
+                       _("'%s' is a [purchase] rule, not an [app]; purchases are governed by "
+                         "'purchases =' in [child %s]"), ref->name, child->name);
       return -1;
     }
   names = rule_names (loader->config->apps);
   suggestion = pd_suggest (ref->name, (const char *const *) names->pdata);
   if (suggestion != NULL)
     pd_loader_error (loader, ref->file, ref->line,
-                     "unknown app '%s' in [child %s]; did you mean '%s'?", ref->name, child->name,
+                     _("unknown app '%s' in [child %s]; did you mean '%s'?"), ref->name, child->name,
                      suggestion);
   else
     pd_loader_error (loader, ref->file, ref->line,
-                     "unknown app '%s' in [child %s]; define it with [app %s] and a 'match =' line",
+                     _("unknown app '%s' in [child %s]; define it with [app %s] and a 'match =' line"),
                      ref->name, child->name, ref->name);
   return -1;
 }
@@ -668,12 +674,12 @@ resolve_child (PdLoader *loader, PdChildBuild *build)
 
   if (!child->uid_pinned && !loader->lookup_user (child->name, &child->uid, loader->lookup_data))
     pd_loader_error (loader, child->file, child->line,
-                     "unknown user '%s'; create the user first, or pin the uid with "
-                     "'uid = NUMBER' if it comes from a directory not reachable at boot",
+                     _("unknown user '%s'; create the user first, or pin the uid with "
+                       "'uid = NUMBER' if it comes from a directory not reachable at boot"),
                      child->name);
   else if (child->uid == 0)
     pd_loader_error (loader, child->file, child->line,
-                     "'%s' is root (uid 0); a child must be an ordinary user", child->name);
+                     _("'%s' is root (uid 0); a child must be an ordinary user"), child->name);
 
   resolve_app_list (loader, child, build->blocked, child->blocked_apps);
   resolve_app_list (loader, child, build->always, child->always_allowed);
@@ -683,7 +689,7 @@ resolve_child (PdLoader *loader, PdChildBuild *build)
       guint app = g_array_index (child->blocked_apps, guint, i);
       if (pd_child_always_allows_app (child, app))
         pd_loader_error (loader, child->file, child->line,
-                         "[child %s] lists '%s' in both blocked_apps and always_allowed; keep one",
+                         _("[child %s] lists '%s' in both blocked_apps and always_allowed; keep one"),
                          child->name, ((PdRule *) g_ptr_array_index (loader->config->apps, app))->name);
     }
 
@@ -716,7 +722,7 @@ pd_resolve_references (PdLoader *loader)
         const PdChild *b = g_ptr_array_index (children, i);
         if (a->uid == b->uid && a->uid != 0)
           pd_loader_error (loader, b->file, b->line,
-                           "[child %s] has the same uid %u as [child %s]", b->name,
+                           _("[child %s] has the same uid %u as [child %s]"), b->name,
                            (guint) b->uid, a->name);
       }
 
@@ -728,7 +734,7 @@ pd_resolve_references (PdLoader *loader)
           const PdRule *rule = g_ptr_array_index (rules, i);
           if (rule->patterns->len == 0 && !g_hash_table_contains (loader->bad_rules, rule))
             pd_loader_error (loader, rule->file, rule->line,
-                             "[%s %s] has no patterns; add a line such as 'match = comm:NAME'",
+                             _("[%s %s] has no patterns; add a line such as 'match = comm:NAME'"),
                              k == 0 ? "app" : "purchase", rule->name);
         }
     }

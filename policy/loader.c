@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <pwd.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -145,8 +146,9 @@ begin_section (SourceParse *parse, const char *header)
       if (name == NULL || !valid_name (name))
         {
           pd_loader_error (parse->loader, src->file, parse->line,
-                           name == NULL ? "[%s] needs a name: write [%s NAME]"
-                                        : "[%s %s]: a name may hold only letters, digits, '_', '-' and '.'",
+                           name == NULL ? _("[%s] needs a name: write [%s NAME]")
+                                        : _("[%s %s]: a name may hold only letters, digits, '_', '-' "
+                                            "and '.'"),
                            text, name == NULL ? text : name);
           return;
         }
@@ -156,15 +158,15 @@ begin_section (SourceParse *parse, const char *header)
     {
       suggestion = pd_suggest (text, section_kinds);
       if (strcmp (text, "daemon") == 0)
-        pd_loader_error (parse->loader, src->file, parse->line, "[daemon] takes no name");
+        pd_loader_error (parse->loader, src->file, parse->line, _("[daemon] takes no name"));
       else if (suggestion != NULL)
         pd_loader_error (parse->loader, src->file, parse->line,
-                         "unknown section [%s]; did you mean [%s%s%s]?", header, suggestion,
+                         _("unknown section [%s]; did you mean [%s%s%s]?"), header, suggestion,
                          name != NULL ? " " : "", name != NULL ? name : "");
       else
         pd_loader_error (parse->loader, src->file, parse->line,
-                         "unknown section [%s]; sections are [daemon], [child NAME], [app NAME] "
-                         "and [purchase NAME]", header);
+                         _("unknown section [%s]; sections are [daemon], [child NAME], [app NAME] "
+                           "and [purchase NAME]"), header);
       return;
     }
 
@@ -172,8 +174,8 @@ begin_section (SourceParse *parse, const char *header)
       (src->section == PD_SECTION_DAEMON || src->section == PD_SECTION_CHILD))
     {
       pd_loader_error (parse->loader, src->file, parse->line,
-                       "[%s] does not belong in a rule set; rule sets hold only [app] and "
-                       "[purchase] sections, put it in parentd.conf", header);
+                       _("[%s] does not belong in a rule set; rule sets hold only [app] and "
+                         "[purchase] sections, put it in parentd.conf"), header);
       src->section = PD_SECTION_INVALID;
       return;
     }
@@ -205,7 +207,7 @@ shorten_long_line (SourceParse *parse, const char *line, gsize len, char *out, i
   if (*start == '[' || delimiter == NULL || delimiter - line > LONG_LINE / 2)
     {
       pd_loader_error (parse->loader, parse->source.file, parse->line,
-                       "line too long to be a section header or key (%" G_GSIZE_FORMAT " characters)", len);
+                       _("line too long to be a section header or key (%zu characters)"), len);
       out[0] = '\0';
       return;
     }
@@ -250,7 +252,7 @@ read_line (char *str, int num, void *stream)
 
   if (memchr (begin, '\0', len) != NULL || memchr (begin, LONG_VALUE_MARK, len) != NULL)
     {
-      pd_loader_error (parse->loader, parse->source.file, parse->line, "control character in line");
+      pd_loader_error (parse->loader, parse->source.file, parse->line, _("control character in line"));
       str[0] = '\0';
       return str;
     }
@@ -288,8 +290,8 @@ read_line (char *str, int num, void *stream)
       if (looks_like_key (start))
         {
           pd_loader_error (parse->loader, parse->source.file, parse->line,
-                           "this indented line would continue the value of '%s' (line %u); "
-                           "remove the indentation to make it a key of its own",
+                           _("this indented line would continue the value of '%s' (line %u); "
+                             "remove the indentation to make it a key of its own"),
                            parse->pending.key != NULL ? parse->pending.key : "?",
                            parse->pending.key != NULL ? parse->pending.line : 0);
           str[0] = '\0';
@@ -302,7 +304,7 @@ read_line (char *str, int num, void *stream)
       if (end == NULL)
         {
           pd_loader_error (parse->loader, parse->source.file, parse->line,
-                           "section header without ']'");
+                           _("section header without ']'"));
           parse->source.section = PD_SECTION_INVALID;
           str[0] = '\0';
           return str;
@@ -417,7 +419,7 @@ pd_loader_add_data (PdLoader *loader, const char *name, const char *data, gsize 
   /* Our reader reports every line inih can reject; anything else is a gap
    * in that check, and still must not pass silently. */
   if (result > 0 && loader->errors->len == 0)
-    pd_loader_error (loader, name, (guint) result, "syntax error");
+    pd_loader_error (loader, name, (guint) result, _("syntax error"));
 
   g_ptr_array_unref (parse.long_values);
   g_string_free (parse.pending_value, TRUE);
@@ -433,7 +435,7 @@ pd_loader_add_file (PdLoader *loader, const char *path, PdSourceKind kind)
 
   if (!g_file_get_contents (path, &contents, &len, &error))
     {
-      pd_loader_error (loader, path, 0, "cannot read: %s", error->message);
+      pd_loader_error (loader, path, 0, _("cannot read: %s"), error->message);
       return;
     }
   pd_loader_add_data (loader, path, contents, len, kind);
@@ -489,7 +491,7 @@ list_conf_files (PdLoader *loader, const char *dir)
   if (handle == NULL)
     {
       if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        pd_loader_error (loader, dir, 0, "cannot read directory: %s", error->message);
+        pd_loader_error (loader, dir, 0, _("cannot read directory: %s"), error->message);
       return names;
     }
   while ((name = g_dir_read_name (handle)) != NULL)
@@ -572,12 +574,20 @@ pd_config_summary (const PdConfig *config)
   guint n_children = config->children->len;
   guint n_apps = config->apps->len;
   guint n_purchases = config->purchases->len;
+  guint n_patterns = pd_config_count_patterns (config);
+  g_autofree char *children = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u child", "%u children",
+                                                            n_children), n_children);
+  g_autofree char *apps = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u app", "%u apps", n_apps),
+                                           n_apps);
+  g_autofree char *purchases = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u purchase rule",
+                                                             "%u purchase rules", n_purchases),
+                                                n_purchases);
 
-  return g_strdup_printf ("%u %s, %u %s, %u %s (%u patterns)",
-                          n_children, n_children == 1 ? "child" : "children",
-                          n_apps, n_apps == 1 ? "app" : "apps",
-                          n_purchases, n_purchases == 1 ? "purchase rule" : "purchase rules",
-                          pd_config_count_patterns (config));
+  g_autofree char *patterns = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u pattern", "%u patterns",
+                                                            n_patterns), n_patterns);
+
+  /* TRANSLATORS: "2 children, 3 apps, 1 purchase rule (5 patterns)". */
+  return g_strdup_printf (_("%s, %s, %s (%s)"), children, apps, purchases, patterns);
 }
 
 char *
@@ -588,6 +598,7 @@ pd_format_errors (const char *const *errors)
 
   for (guint i = 0; i < n; i++)
     g_string_append_printf (out, "%s\n", errors[i]);
-  g_string_append_printf (out, "configuration rejected: %u %s\n", n, n == 1 ? "error" : "errors");
+  g_string_append_printf (out, g_dngettext (GETTEXT_PACKAGE, "configuration rejected: %u error\n",
+                                            "configuration rejected: %u errors\n", n), n);
   return g_string_free (out, FALSE);
 }

@@ -2,6 +2,7 @@
  * trimmed text of one value and says exactly what is wrong with it. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "policy/error.h"
@@ -38,7 +39,7 @@ pd_parse_duration (const char *text, gint64 *out_seconds, GError **error)
       return TRUE;
     }
   if (*p == '\0')
-    return fail (error, "empty duration; write e.g. 45m, 1h30m or 0");
+    return fail (error, _("empty duration; write e.g. 45m, 1h30m or 0"));
 
   while (*p != '\0')
     {
@@ -49,24 +50,24 @@ pd_parse_duration (const char *text, gint64 *out_seconds, GError **error)
       while (g_ascii_isdigit (*p) && digits < 6)
         n = n * 10 + (*p++ - '0'), digits++;
       if (digits == 0 || g_ascii_isdigit (*p))
-        return fail (error, "bad duration '%s'; write e.g. 45s, 30m, 1h30m or 0", text);
+        return fail (error, _("bad duration '%s'; write e.g. 45s, 30m, 1h30m or 0"), text);
       switch (*p)
         {
         case 'h': unit = 1; n *= 3600; break;
         case 'm': unit = 2; n *= 60; break;
         case 's': unit = 3; break;
         default:
-          return fail (error, "bad duration '%s': a number needs a unit h, m or s (e.g. 45m)", text);
+          return fail (error, _("bad duration '%s': a number needs a unit h, m or s (e.g. 45m)"), text);
         }
       if (unit <= last_unit)
-        return fail (error, "bad duration '%s': units go largest first, once each (e.g. 1h30m)", text);
+        return fail (error, _("bad duration '%s': units go largest first, once each (e.g. 1h30m)"), text);
       last_unit = unit;
       total += n;
       p++;
     }
 
   if (total > PD_MAX_DURATION)
-    return fail (error, "duration '%s' is longer than 24h", text);
+    return fail (error, _("duration '%s' is longer than 24h"), text);
   *out_seconds = total;
   return TRUE;
 }
@@ -97,7 +98,7 @@ pd_parse_limit (const char *text, gint64 *out_seconds, GError **error)
       return TRUE;
     }
   if (!pd_parse_duration (text, out_seconds, NULL))
-    return fail (error, "bad limit '%s'; write a duration such as 1h30m, or 'unlimited'", text);
+    return fail (error, _("bad limit '%s'; write a duration such as 1h30m, or 'unlimited'"), text);
   return TRUE;
 }
 
@@ -130,7 +131,7 @@ pd_parse_clock (const char *text, gboolean allow_24, int *out_minutes, GError **
 
   if (strlen (text) != 5 || !g_ascii_isdigit (text[0]) || !g_ascii_isdigit (text[1]) ||
       text[2] != ':' || !g_ascii_isdigit (text[3]) || !g_ascii_isdigit (text[4]))
-    return fail (error, "bad time '%s'; write HH:MM, e.g. 07:30", text);
+    return fail (error, _("bad time '%s'; write HH:MM, e.g. 07:30"), text);
 
   h = (text[0] - '0') * 10 + (text[1] - '0');
   m = (text[3] - '0') * 10 + (text[4] - '0');
@@ -140,7 +141,7 @@ pd_parse_clock (const char *text, gboolean allow_24, int *out_minutes, GError **
       return TRUE;
     }
   if (h > 23 || m > 59)
-    return fail (error, "bad time '%s': hours go from 00 to 23 and minutes from 00 to 59", text);
+    return fail (error, _("bad time '%s': hours go from 00 to 23 and minutes from 00 to 59"), text);
   *out_minutes = h * 60 + m;
   return TRUE;
 }
@@ -152,14 +153,14 @@ parse_range (const char *text, PdRange *out, GError **error)
   int start, end;
 
   if (g_strv_length (ends) != 2)
-    return fail (error, "bad range '%s'; write HH:MM-HH:MM, e.g. 07:00-20:30", text);
+    return fail (error, _("bad range '%s'; write HH:MM-HH:MM, e.g. 07:00-20:30"), text);
   g_strstrip (ends[0]);
   g_strstrip (ends[1]);
   if (!pd_parse_clock (ends[0], FALSE, &start, error) ||
       !pd_parse_clock (ends[1], TRUE, &end, error))
     return FALSE;
   if (start == end)
-    return fail (error, "range '%s' is empty; for the whole day write 'always'", text);
+    return fail (error, _("range '%s' is empty; for the whole day write 'always'"), text);
   out->start = (guint16) start;
   out->end = (guint16) end;
   return TRUE;
@@ -191,15 +192,15 @@ pd_parse_hours (const char *text, PdHours *out, GError **error)
     {
       g_strstrip (parts[i]);
       if (parts[i][0] == '\0')
-        return fail (error, "empty range in '%s'", text);
+        return fail (error, _("empty range in '%s'"), text);
       if (hours.n_ranges == PD_MAX_RANGES)
-        return fail (error, "too many ranges in '%s' (at most %d)", text, PD_MAX_RANGES);
+        return fail (error, _("too many ranges in '%s' (at most %d)"), text, PD_MAX_RANGES);
       if (!parse_range (parts[i], &hours.ranges[hours.n_ranges], error))
         return FALSE;
       hours.n_ranges++;
     }
   if (hours.n_ranges == 0)
-    return fail (error, "no hours given; write ranges such as 07:00-20:30, or 'always' or 'never'");
+    return fail (error, _("no hours given; write ranges such as 07:00-20:30, or 'always' or 'never'"));
   *out = hours;
   return TRUE;
 }
@@ -239,8 +240,8 @@ pd_parse_days (const char *text, guint8 *out_mask, GError **error)
       last = day_index (dash + 1);
     }
   if (first < 0 || last < 0)
-    return fail (error, "bad days '%s'; write mon..sun, a range such as mon-fri, "
-                 "'weekdays' or 'weekend'", text);
+    return fail (error, _("bad days '%s'; write mon..sun, a range such as mon-fri, "
+                   "'weekdays' or 'weekend'"), text);
 
   /* A range may wrap around the week: fri-mon is Friday to Monday. */
   for (int d = first;; d = (d + 1) % PD_DAYS)
@@ -276,7 +277,7 @@ pd_parse_duration_list (const char *text, gint64 *out, guint max, guint *out_n, 
       if (at < n && out[at] == value)
         continue;
       if (n == max)
-        return fail (error, "too many durations in '%s' (at most %u)", text, max);
+        return fail (error, _("too many durations in '%s' (at most %u)"), text, max);
       memmove (&out[at + 1], &out[at], (n - at) * sizeof (*out));
       out[at] = value;
       n++;
@@ -300,5 +301,5 @@ pd_parse_bool (const char *text, gboolean *out, GError **error)
       if (g_ascii_strcasecmp (text, no[i]) == 0)
         return (*out = FALSE), TRUE;
     }
-  return fail (error, "bad boolean '%s'; write yes or no", text);
+  return fail (error, _("bad boolean '%s'; write yes or no"), text);
 }
