@@ -76,11 +76,13 @@ newest_date (GVariant *usage, GDate *out)
 
 /* One entry a day of the period, newest first. The daemon keeps a record
  * for each day it counted, starting with today's (the newest entry); a day
- * without a record had no use counted, and shows as 0. Only today's limit
- * is known: the records do not keep the limit that applied. */
+ * without a record had no use counted, and shows as 0. limits (a(sx),
+ * nullable: a daemon without GetDailyLimits) has the limit each day had;
+ * today's is limit_today in any case. */
 static GArray *
-build_days (GVariant *usage, guint n_days, gint64 limit_today)
+build_days (GVariant *usage, GVariant *limits, guint n_days, gint64 limit_today)
 {
+  g_autoptr (GHashTable) limit_of = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   GArray *days = g_array_sized_new (FALSE, TRUE, sizeof (Day), n_days);
   /* date -> index in usage + 1; the strings live in usage */
   g_autoptr (GHashTable) by_date = g_hash_table_new (g_str_hash, g_str_equal);
@@ -95,6 +97,16 @@ build_days (GVariant *usage, guint n_days, gint64 limit_today)
 
       g_variant_get_child (record, 0, "&s", &date);
       g_hash_table_insert (by_date, (gpointer) date, GSIZE_TO_POINTER (r + 1));
+    }
+  if (limits != NULL)
+    {
+      GVariantIter iter;
+      const char *date;
+      gint64 limit;
+
+      g_variant_iter_init (&iter, limits);
+      while (g_variant_iter_next (&iter, "(&sx)", &date, &limit))
+        g_hash_table_insert (limit_of, g_strdup (date), g_memdup2 (&limit, sizeof limit));
     }
   if (!newest_date (usage, &today))
     {
@@ -123,6 +135,8 @@ build_days (GVariant *usage, guint n_days, gint64 limit_today)
         }
       if (i == 0)
         day.limit = limit_today;
+      else if (g_hash_table_contains (limit_of, key))
+        day.limit = *(const gint64 *) g_hash_table_lookup (limit_of, key);
       g_array_append_val (days, day);
     }
   return days;
@@ -257,7 +271,7 @@ print_chart (GArray *days)
   guint label_width = label_columns (days);
   guint width = bar_columns (label_width);
   guint64 scale = 0, sum = 0;
-  gboolean limits = FALSE;
+  guint limits = 0;
 
   for (guint i = 0; i < days->len; i++)
     {
@@ -265,7 +279,7 @@ print_chart (GArray *days)
 
       scale = MAX (scale, day->total);
       if (day->limit >= 0)
-        scale = MAX (scale, (guint64) day->limit), limits = TRUE;
+        scale = MAX (scale, (guint64) day->limit), limits++;
       sum += day->total;
     }
   scale = MAX (scale, 1);
@@ -292,7 +306,13 @@ print_chart (GArray *days)
       g_autofree char *mean = pctl_format_duration_words ((gint64) (sum / days->len));
 
       putchar ('\n');
-      if (limits)
+      if (limits > 1)
+        /* TRANSLATORS: the legend of the usage chart; the first %s is a
+         * block character, the second a duration, the third the limit's
+         * marker character */
+        printf (_("Each %s is %s of screen time; %s marks each day's limit.\n"), block (8), cell,
+                marker ());
+      else if (limits == 1)
         /* TRANSLATORS: the legend of the usage chart; the first %s is a
          * block character, the second a duration, the third the limit's
          * marker character */
@@ -409,6 +429,7 @@ pctl_cmd_usage (int argc, char **argv)
   g_autoptr (GVariant) props = NULL;
   g_autoptr (GVariant) reply = NULL;
   g_autoptr (GVariant) usage = NULL;
+  g_autoptr (GVariant) limits = NULL;
   g_autoptr (GArray) days = NULL;
   g_autofree char *name = NULL;
   g_autofree char *path = NULL;
@@ -430,7 +451,17 @@ pctl_cmd_usage (int argc, char **argv)
     return pctl_fail (error);
   g_variant_lookup (props, "LimitToday", "x", &limit_today);
   usage = g_variant_get_child_value (reply, 0);
-  days = build_days (usage, n_days, limit_today);
+  /* Without it (an older daemon), only today's limit is marked. */
+  {
+    g_autoptr (GError) limits_error = NULL;
+    g_autoptr (GVariant) limits_reply = pctl_call (path, "org.parentd1.Child", "GetDailyLimits",
+                                                   g_variant_new ("(u)", n_days), "(a(sx))",
+                                                   &limits_error);
+
+    if (limits_reply != NULL)
+      limits = g_variant_get_child_value (limits_reply, 0);
+  }
+  days = build_days (usage, limits, n_days, limit_today);
 
   if (pctl_options.json)
     {

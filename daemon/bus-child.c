@@ -126,6 +126,13 @@ get_usage (PdBusCall *call, GError **error)
 }
 
 static GVariant *
+get_daily_limits (PdBusCall *call, GError **error)
+{
+  return g_variant_new ("(@a(sx))",
+                        pd_engine_get_daily_limits (call->bus->engine, call->child, call_days (call)));
+}
+
+static GVariant *
 get_purchases (PdBusCall *call, GError **error)
 {
   return g_variant_new ("(@a(tssss))",
@@ -217,6 +224,7 @@ static const PdBusMethod child_methods[] = {
   { PD_BUS_PROPERTIES_INTERFACE, "GetAll", PD_ACCESS_READ_CHILD, NULL, child_get_all },
   { PD_BUS_CHILD_INTERFACE, "GetApps", PD_ACCESS_READ_CHILD, NULL, get_apps },
   { PD_BUS_CHILD_INTERFACE, "GetUsage", PD_ACCESS_READ_CHILD, NULL, get_usage },
+  { PD_BUS_CHILD_INTERFACE, "GetDailyLimits", PD_ACCESS_READ_CHILD, NULL, get_daily_limits },
   { PD_BUS_CHILD_INTERFACE, "GetPurchases", PD_ACCESS_READ_CHILD, NULL, get_purchases },
   { PD_BUS_CHILD_INTERFACE, "RequestTime", PD_ACCESS_SELF, validate_request_time, request_time },
   { PD_BUS_CHILD_INTERFACE, "GrantTime", PD_ACCESS_MANAGE, validate_grant, grant_time },

@@ -135,6 +135,19 @@ pd_engine_get_usage (PdEngine *engine, uid_t uid, guint days)
   return pd_ledger_usage (pd_engine_record (engine, rt), days);
 }
 
+GVariant *
+pd_engine_get_daily_limits (PdEngine *engine, uid_t uid, guint days)
+{
+  PdRuntime *rt = pd_engine_runtime (engine, uid);
+  PdVerdict v;
+
+  if (rt == NULL)
+    return pd_ledger_limits (NULL, days);
+  /* Today's limit as the policy says now, a reload included. */
+  pd_engine_evaluate (engine, rt, pd_clock_wall (), &v, NULL, NULL);
+  return pd_ledger_limits (pd_engine_record (engine, rt), days);
+}
+
 static const char *
 name_of_uid (uid_t uid, gpointer data)
 {

@@ -88,6 +88,9 @@ pd_engine_evaluate (PdEngine *engine, PdRuntime *rt, gint64 now, PdVerdict *out,
   };
 
   pd_evaluate (&engine->config->daemon, rt->policy, &usage, now, engine->tz, out);
+  /* Kept with the day, for the history: the policy may change later. */
+  day->limit_known = TRUE;
+  day->limit = out->limit_today;
   if (out_used != NULL)
     *out_used = usage.used;
   if (out_bonus != NULL)

@@ -74,6 +74,7 @@ gboolean pd_engine_is_child (PdEngine *engine, uid_t uid);
 /* The D-Bus shapes of the contract, ready to return. */
 GVariant *pd_engine_get_apps (PdEngine *engine, uid_t uid);                 /* a(stxs) */
 GVariant *pd_engine_get_usage (PdEngine *engine, uid_t uid, guint days);    /* a(sta{st}) */
+GVariant *pd_engine_get_daily_limits (PdEngine *engine, uid_t uid, guint days);  /* a(sx) */
 GVariant *pd_engine_get_purchases (PdEngine *engine, uid_t uid, guint days);/* a(tssss) */
 /* Requests of one child, or of all when all is TRUE. */
 GVariant *pd_engine_list_requests (PdEngine *engine, gboolean all, uid_t uid); /* a(tustsa{sv}) */

@@ -101,3 +101,24 @@ pd_ledger_usage (const PdChildRecord *record, guint days)
     }
   return g_variant_builder_end (&builder);
 }
+
+GVariant *
+pd_ledger_limits (const PdChildRecord *record, guint days)
+{
+  g_autoptr (GVariant) usage = pd_ledger_usage (record, days);
+  GVariantBuilder builder;
+  GVariantIter iter;
+  const char *date;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sx)"));
+  /* The same days as GetUsage, those whose limit is known. */
+  g_variant_iter_init (&iter, usage);
+  while (g_variant_iter_next (&iter, "(&st@a{st})", &date, NULL, NULL))
+    {
+      const PdDayRecord *day = pd_child_record_lookup_day ((PdChildRecord *) record, date);
+
+      if (day != NULL && day->limit_known)
+        g_variant_builder_add (&builder, "(sx)", date, day->limit);
+    }
+  return g_variant_builder_end (&builder);
+}

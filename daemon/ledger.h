@@ -26,5 +26,8 @@ PdDayRecord *pd_ledger_today (PdChildRecord *record, const PdDaemonSettings *set
 /* GetUsage: a(sta{st}) date, total, per-app seconds; newest first, at most
  * days entries. */
 GVariant *pd_ledger_usage (const PdChildRecord *record, guint days);
+/* a(sx): the daily limit of each of those days that has one recorded
+ * (seconds, or -1 for unlimited), newest first. */
+GVariant *pd_ledger_limits (const PdChildRecord *record, guint days);
 
 G_END_DECLS

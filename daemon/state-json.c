@@ -6,6 +6,7 @@
  *   {"version":1, "saved":T, "next_request_id":N,
  *    "children":[{"uid":U, "name":S|null, "locked_until":T,
  *                 "days":[{"date":"YYYY-MM-DD", "used":N, "bonus":N,
+ *                          "limit":N (optional, -1 unlimited),
  *                          "apps":{"NAME":N, ...}}, ...],
  *                 "purchases":[{"time":T, "rule":S, "app":S, "target":S,
  *                               "outcome":S, "request":N, "count":N}, ...]}, ...],
@@ -24,6 +25,7 @@
 #include <string.h>
 
 #include "daemon/state-json.h"
+#include "policy/units.h"
 
 /* ---- writing state.json --------------------------------------------------- */
 
@@ -77,6 +79,8 @@ build_day (JsonBuilder *builder, const PdDayRecord *day)
   pd_json_add_string (builder, "date", day->date);
   pd_json_add_int (builder, "used", day->used);
   pd_json_add_int (builder, "bonus", day->bonus);
+  if (day->limit_known)
+    pd_json_add_int (builder, "limit", day->limit);
   json_builder_set_member_name (builder, "apps");
   json_builder_begin_object (builder);
   for (l = apps; l != NULL; l = l->next)
@@ -346,7 +350,8 @@ read_day (PdChildRecord *child, JsonNode *node)
   g_autoptr (GList) names = NULL;
   const GList *l;
   const char *date;
-  gint64 used, bonus, seconds;
+  gint64 used, bonus, seconds, limit = PD_UNLIMITED;
+  gboolean limit_known;
   JsonObject *apps;
   PdDayRecord *day;
 
@@ -354,12 +359,18 @@ read_day (PdChildRecord *child, JsonNode *node)
       || !pd_json_get_int (object, "used", &used) || used < 0
       || !pd_json_get_int (object, "bonus", &bonus))
     return FALSE;
+  /* "limit" came later: a day without one simply has none known. */
+  limit_known = json_object_has_member (object, "limit");
+  if (limit_known && (!pd_json_get_int (object, "limit", &limit) || limit < PD_UNLIMITED))
+    return FALSE;
   apps = get_object (object, "apps");
   if (apps == NULL || !apps_valid (apps) || pd_child_record_lookup_day (child, date) != NULL)
     return FALSE;
   day = pd_child_record_day (child, date);
   day->used = used;
   day->bonus = bonus;
+  day->limit_known = limit_known;
+  day->limit = limit;
   names = json_object_get_members (apps);
   for (l = names; l != NULL; l = l->next)
     {

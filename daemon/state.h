@@ -16,6 +16,8 @@ typedef struct {
   gint64 used;            /* screen seconds counted */
   gint64 bonus;           /* seconds granted (negative: removed) */
   GHashTable *apps;       /* (owned) app name (owned) -> seconds, as GINT64 in a gint64* (owned) */
+  gboolean limit_known;   /* the day was evaluated: limit is the policy's */
+  gint64 limit;           /* that day's daily limit (seconds, PD_UNLIMITED), bonus apart */
 } PdDayRecord;
 
 /* One purchase attempt, as the purchase log keeps it. The target has no

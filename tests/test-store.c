@@ -161,12 +161,16 @@ make_full_state (void)
   day = pd_child_record_day (kid1, "2025-11-28");
   day->used = 3600;
   day->bonus = 900;
+  day->limit_known = TRUE;
+  day->limit = 5400;
   pd_day_record_add_app (day, "games", 1200);
   pd_day_record_add_app (day, "browser", 300);
   day = pd_child_record_day (kid1, "2025-11-27");
   day->used = 5400;
   day->bonus = -600;
-  day = pd_child_record_day (kid2, "2025-11-28");
+  day->limit_known = TRUE;
+  day->limit = -1;   /* unlimited that day */
+  day = pd_child_record_day (kid2, "2025-11-28");   /* no limit recorded */
   day->used = 60;
   pd_day_record_add_app (day, "jeux-vidéo", 45);
 
@@ -203,6 +207,9 @@ assert_days_equal (const PdDayRecord *a, const PdDayRecord *b)
   g_assert_cmpstr (a->date, ==, b->date);
   g_assert_cmpint (a->used, ==, b->used);
   g_assert_cmpint (a->bonus, ==, b->bonus);
+  g_assert_cmpint (a->limit_known, ==, b->limit_known);
+  if (a->limit_known)
+    g_assert_cmpint (a->limit, ==, b->limit);
   g_assert_cmpuint (g_hash_table_size (a->apps), ==, g_hash_table_size (b->apps));
   g_hash_table_iter_init (&iter, a->apps);
   while (g_hash_table_iter_next (&iter, &key, &value))

@@ -133,8 +133,11 @@ def seed(kid1, kid2, now):
     '''state.json (daemon/state-json.c's format) with usage, app time,
     purchases and requests, relative to now: at FAKE_NOW_UNIX, the dates
     and times the goldens show.'''
-    def day(days_ago, used, bonus, apps):
-        return {'date': policy_date(now, days_ago), 'used': used, 'bonus': bonus, 'apps': apps}
+    def day(days_ago, used, bonus, apps, limit=None):
+        d = {'date': policy_date(now, days_ago), 'used': used, 'bonus': bonus, 'apps': apps}
+        if limit is not None:
+            d['limit'] = limit   # as the daemon records it; older files have none
+        return d
 
     def purchase(ago, rule, app, target, outcome, request=0):
         return {'time': now - ago, 'rule': rule, 'app': app, 'target': target,
@@ -154,9 +157,9 @@ def seed(kid1, kid2, now):
         'children': [
             {'uid': kid1.uid, 'name': kid1.name, 'locked_until': 0,
              'days': [day(0, 2700, 900, {'supertux': 1500, 'firefox': 600}),
-                      day(1, 10800, 1800, {'supertux': 2700, 'vlc': 5400}),
-                      day(2, 5400, 0, {'supertux': 2000}),
-                      day(4, 1800, 0, {}),
+                      day(1, 10800, 1800, {'supertux': 2700, 'vlc': 5400}, limit=10800),
+                      day(2, 5400, 0, {'supertux': 2000}, limit=10800),
+                      day(4, 1800, 0, {}, limit=5400),
                       day(20, 3600, 0, {'minecraft': 3600})],
              # Oldest first, as the daemon appends them.
              'purchases': [purchase(12 * DAY + 3 * 3600, 'steam-purchase-link', 'firefox',
@@ -351,6 +354,18 @@ class CliTest(harness.TestCase):
             self.assertEqual({d: days[d]['total'] for d in days if days[d]['total']},
                              {d: total for d, total, _apps in r.value[0] if total},
                              'usage --json and GetUsage agree')
+        with self.subTest("each day's limit, as recorded: GetDailyLimits and usage --json"):
+            self.assertEqual((days[policy_date(now, 1)]['limit'], days[policy_date(now, 4)]['limit']),
+                             (10800, 5400))
+            self.assertIsNone(days[policy_date(now, 3)]['limit'], 'a day without a record')
+            r = self.agent(self.parent).child(kid1.uid, 'GetDailyLimits', '(u)', [7])
+            self.assertTrue(r.ok, r)
+            self.assertEqual([tuple(x) for x in r.value[0]],
+                             [(policy_date(now), self.prop(kid1, 'LimitToday')),
+                              (policy_date(now, 1), 10800), (policy_date(now, 2), 10800),
+                              (policy_date(now, 4), 5400)])
+            r = self.agent(self.stranger).child(kid1.uid, 'GetDailyLimits', '(u)', [7])
+            self.assertFalse(r.ok, 'a stranger reads no limits')
         with self.subTest('GetUsage(N) covers N calendar days, not N records'):
             # kid1 has records for 0, 1, 2, 4 and 20 days ago.
             r = self.agent(self.parent).child(kid1.uid, 'GetUsage', '(u)', [4])
