@@ -36,6 +36,7 @@ OWN_OR_VIEW = {'self': OK, 'other-child': OK, 'parent': OK, 'no-polkit': EMPTY_O
 METHODS = {
     ('Child', 'GetApps'): ('', [], READ),
     ('Child', 'GetUsage'): ('u', [7], READ),
+    ('Child', 'GetDailyLimits'): ('u', [7], READ),
     ('Child', 'GetPurchases'): ('u', [7], READ),
     ('Child', 'RequestTime'): ('us', [60, 'matrix'],
                                {'self': OK, 'other-child': DENIED, 'parent': DENIED,
