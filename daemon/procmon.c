@@ -17,7 +17,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <linux/cn_proc.h>
@@ -27,6 +26,7 @@
 
 #include <glib-unix.h>
 
+#include "daemon/connector.h"
 #include "daemon/procmon.h"
 #include "policy/error.h"
 
@@ -53,15 +53,6 @@
 #define NO_EVENTS_MESSAGE \
   "cannot receive process events: the proc connector needs CAP_NET_ADMIN (run parentd as " \
   "root); app limits, blocked apps and purchase holds are off, screen time is still counted"
-
-/* Linux 6.6's subscription with an event-type filter (struct proc_input of
- * its <linux/cn_proc.h>; Debian 12's headers are 6.1's, without it). */
-typedef struct
-{
-  guint32 mcast_op;     /* enum proc_cn_mcast_op */
-  guint32 event_type;   /* enum proc_cn_event: a mask of PROC_EVENT_* */
-} PdProcInput;
-G_STATIC_ASSERT (sizeof (PdProcInput) == 8);
 
 /* A followed exec handled later than this is counted and logged. */
 #define LATE_EXEC_MS 2
@@ -118,7 +109,6 @@ struct _PdProcmon
   PdProcmonStats stats;
 };
 
-static gboolean legacy_for_testing;
 
 /* ---- /proc ---------------------------------------------------------------- */
 
@@ -543,42 +533,6 @@ on_socket (int fd, GIOCondition condition, gpointer user_data)
 
 /* ---- the connector -------------------------------------------------------- */
 
-/* Kernels before 6.6 ignore a subscription with a filter (its size is
- * wrong for them) without a word, so it goes only to newer ones. */
-gboolean
-pd_procmon_kernel_has_event_filter (void)
-{
-  struct utsname u;
-  guint major = 0, minor = 0;
-
-  if (legacy_for_testing || uname (&u) < 0 || sscanf (u.release, "%u.%u", &major, &minor) != 2)
-    return FALSE;
-  return major > 6 || (major == 6 && minor >= 6);
-}
-
-gboolean
-pd_procmon_send_listen (int sock, guint32 cookie, guint32 events, gboolean with_filter)
-{
-  union {
-    struct nlmsghdr nlh;
-    char buf[NLMSG_SPACE (sizeof (struct cn_msg) + sizeof (PdProcInput))];
-  } msg;
-  PdProcInput input = { PROC_CN_MCAST_LISTEN, events };
-  size_t len = with_filter ? sizeof input : sizeof input.mcast_op;
-  struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-  struct cn_msg *cn = NLMSG_DATA (&msg.nlh);
-
-  memset (&msg, 0, sizeof msg);
-  msg.nlh.nlmsg_len = NLMSG_LENGTH (sizeof *cn + len);
-  msg.nlh.nlmsg_type = NLMSG_DONE;
-  cn->id.idx = CN_IDX_PROC;
-  cn->id.val = CN_VAL_PROC;
-  cn->ack = cookie;
-  cn->len = (guint16) len;
-  memcpy (cn->data, &input, len);
-  return sendto (sock, &msg, msg.nlh.nlmsg_len, 0, (struct sockaddr *) &kernel, sizeof kernel) >= 0;
-}
-
 /* The kernel answers a legacy subscription with an event of type NONE
  * whose ack is the request's plus one, carrying an errno or 0. It does not
  * answer at all when nobody listens afterwards (a refusal, with no other
@@ -610,7 +564,7 @@ wait_for_ack (PdProcmon *self)
  * event-type filter, the other kinds of event. Loads are in network order,
  * hence htonl on constants; comparing pid with tgid needs none. */
 static void
-attach_filter (int sock)
+open_socket (PdProcmon *self, GError **error, gboolean *out_forced)
 {
   enum { ACCEPT = 14, DROP = 15 };
   struct sock_filter code[] = {
@@ -634,17 +588,7 @@ attach_filter (int sock)
   struct sock_fprog prog = { G_N_ELEMENTS (code), code };
 
   G_STATIC_ASSERT (G_N_ELEMENTS (code) == DROP + 1);
-  if (setsockopt (sock, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0)
-    g_debug ("No socket filter on the proc connector: %s", g_strerror (errno));
-}
-
-static gboolean
-set_rcvbuf (int sock, int bytes)
-{
-  if (setsockopt (sock, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) == 0)
-    return TRUE;
-  (void) setsockopt (sock, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
-  return FALSE;
+  self->sock = pd_connector_open (SOCK_NONBLOCK, &prog, RCVBUF_BYTES, out_forced, error);
 }
 
 /* Subscribes the legacy way, whose answer tells whether the kernel agreed
@@ -655,25 +599,19 @@ set_rcvbuf (int sock, int bytes)
 static gboolean
 open_connector (PdProcmon *self, GError **error)
 {
-  struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC };
+  gboolean forced;
   int err;
 
-  self->sock = socket (AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_CONNECTOR);
+  open_socket (self, error, &forced);
   if (self->sock < 0)
-    {
-      g_set_error (error, PD_ERROR, PD_ERROR_FAILED, "cannot receive process events: %s%s",
-                   g_strerror (errno), errno == EPROTONOSUPPORT ? " (no proc connector)" : "");
-      return FALSE;
-    }
-  if (!set_rcvbuf (self->sock, RCVBUF_BYTES))
+    return FALSE;
+  if (!forced)
     g_message ("The receive buffer of process events is the system's maximum (no CAP_NET_ADMIN): "
                "events may be lost under load, and are recovered by scanning /proc");
-  attach_filter (self->sock);
 
   self->cookie = g_random_int () & 0x7fffffff;
   self->ack = -1;
-  if (bind (self->sock, (struct sockaddr *) &addr, sizeof addr) < 0
-      || !pd_procmon_send_listen (self->sock, self->cookie, EVENT_MASK, FALSE))
+  if (!pd_connector_listen (self->sock, self->cookie, EVENT_MASK, FALSE))
     err = errno;
   else
     err = wait_for_ack (self);
@@ -687,8 +625,8 @@ open_connector (PdProcmon *self, GError **error)
                                       "initial PID and user namespaces" : g_strerror (err));
       return FALSE;
     }
-  if (pd_procmon_kernel_has_event_filter ()
-      && !pd_procmon_send_listen (self->sock, self->cookie, EVENT_MASK, TRUE))
+  if (pd_connector_has_event_filter ()
+      && !pd_connector_listen (self->sock, self->cookie, EVENT_MASK, TRUE))
     g_debug ("No event-type filter on the proc connector: %s", g_strerror (errno));
   return TRUE;
 }
@@ -894,11 +832,12 @@ pd_procmon_set_rcvbuf_for_testing (PdProcmon *self, int bytes)
 {
   g_return_if_fail (self != NULL);
 
-  set_rcvbuf (self->sock, bytes);
+  if (setsockopt (self->sock, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) < 0)
+    (void) setsockopt (self->sock, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
 }
 
 void
 pd_procmon_set_legacy_for_testing (gboolean legacy)
 {
-  legacy_for_testing = legacy;
+  pd_connector_set_legacy_for_testing (legacy);
 }

@@ -62,12 +62,6 @@ guint64 pd_procmon_start_time (PdProcmon *procmon, pid_t pid);
  * from a scan or a fork. */
 guint64 pd_procmon_exec_ns (PdProcmon *procmon);
 
-/* For another listener of the proc connector (sentry.c): subscribes sock
- * to the events in the mask (PROC_EVENT_*); with_filter only on kernels
- * that have the event-type filter (6.6 and later). */
-gboolean pd_procmon_send_listen (int sock, guint32 cookie, guint32 events, gboolean with_filter);
-gboolean pd_procmon_kernel_has_event_filter (void);
-
 typedef struct {
   guint64 events;      /* proc connector messages handled */
   guint64 execs;       /* EXEC events */

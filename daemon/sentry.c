@@ -23,8 +23,8 @@
 #include <linux/filter.h>
 #include <linux/netlink.h>
 
+#include "daemon/connector.h"
 #include "daemon/procfacts.h"
-#include "daemon/procmon.h"
 #include "daemon/sentry.h"
 #include "policy/error.h"
 #include "policy/matcher.h"
@@ -314,23 +314,6 @@ run (gpointer data)
   return NULL;
 }
 
-/* Only exec events reach the socket: the sentry wakes for nothing else. */
-static void
-attach_filter (int sock)
-{
-  struct sock_filter code[] = {
-    BPF_STMT (BPF_LD | BPF_W | BPF_ABS,
-              NLMSG_HDRLEN + sizeof (struct cn_msg) + offsetof (struct proc_event, what)),
-    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, htonl (PROC_EVENT_EXEC), 0, 1),
-    BPF_STMT (BPF_RET | BPF_K, 0xffffffff),
-    BPF_STMT (BPF_RET | BPF_K, 0),
-  };
-  struct sock_fprog prog = { G_N_ELEMENTS (code), code };
-
-  if (setsockopt (sock, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0)
-    g_debug ("No socket filter on the sentry's proc connector: %s", g_strerror (errno));
-}
-
 /* With no child under ask or block, the sentry leaves the connector's
  * group: it is woken by no exec at all. */
 static void
@@ -350,33 +333,34 @@ listen_to_execs (PdSentry *sentry, gboolean on)
   sentry->listening = on;
 }
 
+/* Only exec events reach the socket: the sentry wakes for nothing else.
+ * The main loop's subscription has checked that the kernel agrees; the
+ * sentry does not wait for an answer of its own. */
 static gboolean
 subscribe (PdSentry *sentry, GError **error)
 {
-  struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC };
-  int bytes = RCVBUF_BYTES;
+  struct sock_filter code[] = {
+    BPF_STMT (BPF_LD | BPF_W | BPF_ABS,
+              NLMSG_HDRLEN + sizeof (struct cn_msg) + offsetof (struct proc_event, what)),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, htonl (PROC_EVENT_EXEC), 0, 1),
+    BPF_STMT (BPF_RET | BPF_K, 0xffffffff),
+    BPF_STMT (BPF_RET | BPF_K, 0),
+  };
+  struct sock_fprog prog = { G_N_ELEMENTS (code), code };
   guint32 cookie = g_random_int () & 0x7fffffff;
+  gboolean forced;
 
-  sentry->sock = socket (AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_CONNECTOR);
+  sentry->sock = pd_connector_open (0, &prog, RCVBUF_BYTES, &forced, error);
   if (sentry->sock < 0)
-    {
-      g_set_error (error, PD_ERROR, PD_ERROR_FAILED, "no proc connector: %s", g_strerror (errno));
-      return FALSE;
-    }
-  if (setsockopt (sentry->sock, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) < 0)
-    (void) setsockopt (sentry->sock, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
-  attach_filter (sentry->sock);
-  /* The main loop's subscription has checked that the kernel agrees; the
-   * sentry does not wait for an answer of its own. */
-  if (bind (sentry->sock, (struct sockaddr *) &addr, sizeof addr) < 0
-      || !pd_procmon_send_listen (sentry->sock, cookie, PROC_EVENT_EXEC, FALSE))
+    return FALSE;
+  if (!pd_connector_listen (sentry->sock, cookie, PROC_EVENT_EXEC, FALSE))
     {
       g_set_error (error, PD_ERROR, PD_ERROR_FAILED, "cannot subscribe to exec events: %s",
                    g_strerror (errno));
       return FALSE;
     }
-  if (pd_procmon_kernel_has_event_filter ())
-    (void) pd_procmon_send_listen (sentry->sock, cookie, PROC_EVENT_EXEC, TRUE);
+  if (pd_connector_has_event_filter ())
+    (void) pd_connector_listen (sentry->sock, cookie, PROC_EVENT_EXEC, TRUE);
   sentry->listening = TRUE;
   listen_to_execs (sentry, FALSE);   /* until a configuration asks for it */
   return TRUE;

@@ -25,6 +25,7 @@
 
 #include <glib.h>
 
+#include "daemon/connector.h"
 #include "daemon/procmon.h"
 #include "daemon/sentry.h"
 #include "policy/loader.h"
@@ -150,9 +151,9 @@ open_listener (void)
   g_assert_no_errno (sock);
   (void) setsockopt (sock, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes);
   g_assert_no_errno (bind (sock, (struct sockaddr *) &addr, sizeof addr));
-  g_assert_true (pd_procmon_send_listen (sock, 1, PROC_EVENT_EXEC, FALSE));
-  if (pd_procmon_kernel_has_event_filter ())
-    g_assert_true (pd_procmon_send_listen (sock, 1, PROC_EVENT_EXEC, TRUE));
+  g_assert_true (pd_connector_listen (sock, 1, PROC_EVENT_EXEC, FALSE));
+  if (pd_connector_has_event_filter ())
+    g_assert_true (pd_connector_listen (sock, 1, PROC_EVENT_EXEC, TRUE));
   return sock;
 }
 
