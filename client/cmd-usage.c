@@ -451,16 +451,15 @@ pctl_cmd_usage (int argc, char **argv)
     return pctl_fail (error);
   g_variant_lookup (props, "LimitToday", "x", &limit_today);
   usage = g_variant_get_child_value (reply, 0);
-  /* Without it (an older daemon), only today's limit is marked. */
-  {
-    g_autoptr (GError) limits_error = NULL;
-    g_autoptr (GVariant) limits_reply = pctl_call (path, "org.parentd1.Child", "GetDailyLimits",
-                                                   g_variant_new ("(u)", n_days), "(a(sx))",
-                                                   &limits_error);
-
-    if (limits_reply != NULL)
-      limits = g_variant_get_child_value (limits_reply, 0);
-  }
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = pctl_call (path, "org.parentd1.Child", "GetDailyLimits", g_variant_new ("(u)", n_days),
+                     "(a(sx))", &error);
+  if (reply != NULL)
+    limits = g_variant_get_child_value (reply, 0);
+  else if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD))
+    g_clear_error (&error);   /* an older daemon: only today's limit is marked */
+  else
+    return pctl_fail (error);
   days = build_days (usage, limits, n_days, limit_today);
 
   if (pctl_options.json)

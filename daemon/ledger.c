@@ -60,38 +60,50 @@ pd_ledger_today (PdChildRecord *record, const PdDaemonSettings *settings, GTimeZ
   return pd_child_record_day (record, today.date);
 }
 
+/* The day records of the last `days` calendar days up to the newest
+ * record (today), newest first: not the last `days` records, since days
+ * without use have none. (transfer container) */
+static GPtrArray *
+window (const PdChildRecord *record, guint days)
+{
+  GPtrArray *in = g_ptr_array_new ();
+  char oldest[16] = "";
+  guint y, m, d;
+
+  if (record == NULL || record->days->len == 0 || days == 0)
+    return in;
+  if (sscanf (((const PdDayRecord *) g_ptr_array_index (record->days, 0))->date, "%4u-%2u-%2u",
+              &y, &m, &d) == 3 && g_date_valid_dmy (d, m, y))
+    {
+      g_autoptr (GDate) date = g_date_new_dmy (d, m, y);
+
+      g_date_subtract_days (date, days - 1);
+      g_snprintf (oldest, sizeof oldest, "%04u-%02u-%02u", g_date_get_year (date),
+                  g_date_get_month (date), g_date_get_day (date));
+    }
+  for (guint i = 0; i < record->days->len && in->len < days; i++)
+    {
+      PdDayRecord *day = g_ptr_array_index (record->days, i);
+
+      if (strcmp (day->date, oldest) >= 0)
+        g_ptr_array_add (in, day);
+    }
+  return in;
+}
+
 GVariant *
 pd_ledger_usage (const PdChildRecord *record, guint days)
 {
+  g_autoptr (GPtrArray) in = window (record, days);
   GVariantBuilder builder;
-  char oldest[16] = "";
 
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sta{st})"));
-  /* The last `days` calendar days up to the newest record (today), not the
-   * last `days` records: days without use have no record. */
-  if (record != NULL && record->days->len > 0 && days > 0)
+  for (guint i = 0; i < in->len; i++)
     {
-      const PdDayRecord *newest = g_ptr_array_index (record->days, 0);
-      guint y, m, d;
-
-      if (sscanf (newest->date, "%4u-%2u-%2u", &y, &m, &d) == 3 && g_date_valid_dmy (d, m, y))
-        {
-          g_autoptr (GDate) date = g_date_new_dmy (d, m, y);
-
-          g_date_subtract_days (date, days - 1);
-          g_snprintf (oldest, sizeof oldest, "%04u-%02u-%02u", g_date_get_year (date),
-                      g_date_get_month (date), g_date_get_day (date));
-        }
-    }
-  for (guint i = 0; record != NULL && i < record->days->len && i < days; i++)
-    {
-      const PdDayRecord *day = g_ptr_array_index (record->days, i);
+      const PdDayRecord *day = g_ptr_array_index (in, i);
       GVariantBuilder apps;
       GHashTableIter iter;
       gpointer name, seconds;
-
-      if (strcmp (day->date, oldest) < 0)
-        continue;
 
       g_variant_builder_init (&apps, G_VARIANT_TYPE ("a{st}"));
       g_hash_table_iter_init (&iter, day->apps);
@@ -105,20 +117,16 @@ pd_ledger_usage (const PdChildRecord *record, guint days)
 GVariant *
 pd_ledger_limits (const PdChildRecord *record, guint days)
 {
-  g_autoptr (GVariant) usage = pd_ledger_usage (record, days);
+  g_autoptr (GPtrArray) in = window (record, days);
   GVariantBuilder builder;
-  GVariantIter iter;
-  const char *date;
 
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sx)"));
-  /* The same days as GetUsage, those whose limit is known. */
-  g_variant_iter_init (&iter, usage);
-  while (g_variant_iter_next (&iter, "(&st@a{st})", &date, NULL, NULL))
+  for (guint i = 0; i < in->len; i++)
     {
-      const PdDayRecord *day = pd_child_record_lookup_day ((PdChildRecord *) record, date);
+      const PdDayRecord *day = g_ptr_array_index (in, i);
 
-      if (day != NULL && day->limit_known)
-        g_variant_builder_add (&builder, "(sx)", date, day->limit);
+      if (day->limit_known)
+        g_variant_builder_add (&builder, "(sx)", day->date, day->limit);
     }
   return g_variant_builder_end (&builder);
 }

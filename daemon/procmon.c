@@ -27,15 +27,10 @@
 #include <glib-unix.h>
 
 #include "daemon/connector.h"
+#include "daemon/pidfd.h"
 #include "daemon/procmon.h"
 #include "policy/error.h"
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
 
 /* 8 MiB held 20,000 execs while the listener stalled for 3 s on the
  * development machines; the default buffer lost events. */
@@ -337,11 +332,10 @@ update (PdProcmon *self, pid_t pid, uid_t uid, gboolean exec)
 }
 
 /* How long after the kernel's event (CLOCK_MONOTONIC) a followed exec is
- * handled: the time a program runs before parentd can stop it. Counted,
- * and said in the debug log when it is long, since that is what lets a
- * fast program act before its verdict. */
+ * handled, said in the debug log when it is long: the main loop's delay,
+ * which the sentry thread (sentry.c) keeps off the stop of a purchase. */
 static void
-note_lateness (PdProcmon *self, pid_t pid, guint64 event_ns)
+note_lateness (pid_t pid, guint64 event_ns)
 {
   struct timespec now;
   guint64 now_ns, late_us;
@@ -350,10 +344,8 @@ note_lateness (PdProcmon *self, pid_t pid, guint64 event_ns)
     return;
   now_ns = (guint64) now.tv_sec * G_GUINT64_CONSTANT (1000000000) + (guint64) now.tv_nsec;
   late_us = now_ns > event_ns ? (now_ns - event_ns) / 1000 : 0;
-  self->stats.latest_us = MAX (self->stats.latest_us, late_us);
   if (late_us < LATE_EXEC_MS * 1000)
     return;
-  self->stats.late_execs++;
   g_debug ("The exec of process %d was handled %" G_GUINT64_FORMAT ".%03" G_GUINT64_FORMAT " ms after it happened",
            (int) pid, late_us / 1000, late_us % 1000);
 }
@@ -372,7 +364,7 @@ on_exec (PdProcmon *self, pid_t pid, guint64 event_ns)
   followed = is_followed (self, uid);
   self->stats.followed += followed;
   if (followed)
-    note_lateness (self, pid, event_ns);
+    note_lateness (pid, event_ns);
   self->exec_ns = event_ns;
   update (self, pid, uid, TRUE);
   self->exec_ns = 0;
@@ -795,11 +787,11 @@ pd_procmon_signal (PdProcmon *self, pid_t pid, int sig)
   /* The pidfd holds whichever process has the pid now. If that one started
    * when the recorded one did, it is the recorded one, and the signal
    * cannot reach a process that takes the pid over after this check. */
-  pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
+  pidfd = pd_pidfd_open (pid);
   if (pidfd < 0)
     return FALSE;
   sent = read_start_time (self, pid, &start_time) && start_time == entry->start_time
-         && syscall (SYS_pidfd_send_signal, pidfd, sig, NULL, 0) == 0;
+         && pd_pidfd_send_signal (pidfd, sig) == 0;
   close (pidfd);
   return sent;
 }

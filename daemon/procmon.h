@@ -68,8 +68,6 @@ typedef struct {
   guint64 followed;    /* EXEC events of followed users */
   guint64 overruns;    /* ENOBUFS: events lost, /proc rescanned */
   guint64 scans;
-  guint64 late_execs;  /* followed EXEC events handled over LATE_EXEC_MS late */
-  guint64 latest_us;   /* the latest a followed EXEC event was handled, in µs */
 } PdProcmonStats;
 
 void pd_procmon_get_stats (PdProcmon *procmon, PdProcmonStats *out);

@@ -214,6 +214,16 @@ add_proc (PdRequest *request, Proc proc)
 
 static gboolean any_alive (PdEngine *engine, PdRequest *request);
 
+/* Ends a pending hold that no parent answered: expired, or denied because
+ * it was tampered with; its processes are resumed or killed to match. */
+static void
+end_hold (PdEngine *engine, PdRequest *request, PdRequestState state)
+{
+  request->state = state;
+  request->answered = pd_clock_wall ();
+  pd_engine_purchase_decided (engine, request);
+}
+
 /* The pending hold this attempt belongs to: the one holding this very
  * process, or one for the same rule and target. Holds whose processes died
  * are expired by the guard, not here: this runs for every attempt of a
@@ -236,9 +246,7 @@ pending_purchase (PdEngine *engine, uid_t uid, const char *rule, const char *tar
       /* Its process's pid names another process now: the held one is gone. */
       if (request_has_pid (r, proc.pid) && !any_alive (engine, r))
         {
-          r->state = PD_REQUEST_EXPIRED;
-          r->answered = pd_clock_wall ();
-          pd_engine_purchase_decided (engine, r);
+          end_hold (engine, r, PD_REQUEST_EXPIRED);
           pd_engine_requests_changed (engine);
           continue;
         }
@@ -356,9 +364,7 @@ on_hold_guard (gpointer data)
       if (!any_alive (engine, r))
         {
           /* The child ended the frozen process: nothing is left to answer. */
-          r->state = PD_REQUEST_EXPIRED;
-          r->answered = pd_clock_wall ();
-          pd_engine_purchase_decided (engine, r);
+          end_hold (engine, r, PD_REQUEST_EXPIRED);
           changed = TRUE;
           continue;
         }
@@ -371,9 +377,7 @@ on_hold_guard (gpointer data)
                 "MESSAGE", "A held purchase (request %" G_GUINT64_FORMAT ", %s) was resumed without a "
                 "parent's answer; it was killed and the request denied", r->id,
                 detail_string (r, "target"));
-      r->state = PD_REQUEST_DENIED;
-      r->answered = pd_clock_wall ();
-      pd_engine_purchase_decided (engine, r);
+      end_hold (engine, r, PD_REQUEST_DENIED);
       changed = TRUE;
     }
   if (changed)
@@ -563,9 +567,7 @@ pd_engine_purchases_resume (PdEngine *engine)
       if (r->kind != PD_REQUEST_PURCHASE || r->state != PD_REQUEST_PENDING ||
           (engine->apps != NULL && any_alive (engine, r)))
         continue;
-      r->state = PD_REQUEST_EXPIRED;
-      r->answered = pd_clock_wall ();
-      pd_engine_purchase_decided (engine, r);
+      end_hold (engine, r, PD_REQUEST_EXPIRED);
       changed = TRUE;
     }
   if (changed)

@@ -24,6 +24,7 @@
 #include <linux/netlink.h>
 
 #include "daemon/connector.h"
+#include "daemon/pidfd.h"
 #include "daemon/procfacts.h"
 #include "daemon/sentry.h"
 #include "policy/error.h"
@@ -96,25 +97,18 @@ mark_equal (gconstpointer a, gconstpointer b)
   return x->pid == y->pid && x->exec_ns == y->exec_ns;
 }
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-
 /* Through a pidfd, as procmon.c signals: a process that has ended and
  * whose pid was taken since is not signalled. The window left is between
  * the exec event and pidfd_open, microseconds. */
 static gboolean
 signal_pid (pid_t pid, int sig)
 {
-  int fd = (int) syscall (SYS_pidfd_open, pid, 0);
+  int fd = pd_pidfd_open (pid);
   gboolean sent;
 
   if (fd < 0)
     return FALSE;
-  sent = syscall (SYS_pidfd_send_signal, fd, sig, NULL, 0) == 0;
+  sent = pd_pidfd_send_signal (fd, sig) == 0;
   close (fd);
   return sent;
 }

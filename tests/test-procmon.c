@@ -19,13 +19,12 @@
 
 #include "daemon/procmon.h"
 #include "policy/error.h"
+#include "tests/test-children.h"
 
 #define FOLLOWED_UID ((uid_t) 61201)
 #define OTHER_UID ((uid_t) 61202)
-#define KEEP_UID ((uid_t) -1)
+#define KEEP_UID TEST_CHILD_KEEP_UID
 #define DEADLINE_US (15 * G_USEC_PER_SEC)
-/* alarm (2) in every child: none outlives a crashed test by more. */
-#define CHILD_LIFETIME_S 60
 /* About 10 s on a machine that does 200 fork+exec a second. */
 #define FLOOD 2000
 #define TINY_RCVBUF 4096
@@ -237,43 +236,13 @@ expect_lost_events (Fixture *f)
 
 typedef void (*ChildFunc) (gconstpointer data);
 
-static void
-die_with (pid_t parent)
-{
-  /* Changes of uid clear it: set it again after each. */
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid () != parent)
-    _exit (0);
-}
-
-static void
-become (uid_t uid)
-{
-  if (setgroups (0, NULL) < 0 || setresgid (uid, uid, uid) < 0 || setresuid (uid, uid, uid) < 0)
-    {
-      g_printerr ("Cannot become uid %u: %s\n", (guint) uid, g_strerror (errno));
-      _exit (126);
-    }
-}
-
-/* Forks a child that takes uid (real, effective and saved; KEEP_UID keeps
- * the test's), dies with the test, and runs fn. */
+/* Forks a child that takes uid (KEEP_UID keeps the test's), dies with the
+ * test, and runs fn; teardown kills and reaps it. */
 static pid_t
 fork_child (Fixture *f, uid_t uid, ChildFunc fn, gconstpointer data)
 {
-  pid_t parent = getpid ();
-  pid_t pid = fork ();
+  pid_t pid = test_child_fork (uid, fn, data);
 
-  g_assert_cmpint (pid, >=, 0);
-  if (pid == 0)
-    {
-      alarm (CHILD_LIFETIME_S);
-      if (uid != KEEP_UID)
-        become (uid);
-      die_with (parent);
-      fn (data);
-      _exit (0);
-    }
   g_array_append_val (f->children, pid);
   return pid;
 }
@@ -591,11 +560,11 @@ child_uid_changes (gconstpointer data)
   wait_byte (fds[0]);
   if (setresuid (FOLLOWED_UID, FOLLOWED_UID, 0) < 0)
     _exit (126);
-  die_with (parent);
+  test_child_die_with (parent);
   wait_byte (fds[1]);
   if (setresuid ((uid_t) -1, 0, (uid_t) -1) < 0)  /* back to euid 0 (saved) */
     _exit (126);
-  die_with (parent);
+  test_child_die_with (parent);
   pause ();
 }
 
@@ -758,7 +727,7 @@ child_fork_and_pause (gconstpointer data)
   if (grandchild == 0)
     {
       /* No parent-death signal: it must outlive its parent. */
-      alarm (CHILD_LIFETIME_S);
+      alarm (TEST_CHILD_LIFETIME_S);
       pause ();
       _exit (0);
     }
@@ -912,7 +881,7 @@ test_unprivileged (gconstpointer data)
       return;
     }
 
-  become (OTHER_UID);
+  test_child_become (OTHER_UID);
   fixture_init (f);
   f->pm = open_procmon (f, GPOINTER_TO_INT (data), &error);
   if (f->pm == NULL)

@@ -10,11 +10,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,10 +27,11 @@
 #include "daemon/procmon.h"
 #include "daemon/sentry.h"
 #include "policy/loader.h"
+#include "tests/test-children.h"
 
 #define ASK_UID ((uid_t) 61211)
 #define LOG_UID ((uid_t) 61212)
-#define KEEP_UID ((uid_t) -1)
+#define KEEP_UID TEST_CHILD_KEEP_UID
 #define DEADLINE_US (15 * G_USEC_PER_SEC)
 /* sentry.c's EXPIRE_US, and a margin for the sweep, which runs at most
  * once a second. */
@@ -40,8 +39,6 @@
 #define EXPIRE_DEADLINE_US ((EXPIRE_S + 5) * G_USEC_PER_SEC)
 /* pd_sentry_free wakes the thread and joins it: far less than this. */
 #define FREE_LIMIT_US (2 * G_USEC_PER_SEC)
-/* alarm (2) in every child: none outlives a crashed test by more. */
-#define CHILD_LIFETIME_S 60
 
 /* Both run /bin/sleep. In a purchase attempt the URL is argv[0]: sleep
  * ignores it, and the matcher reads every argument. */
@@ -194,23 +191,21 @@ exec_ns_of (Fixture *f, pid_t pid)
 
 /* ---- children ------------------------------------------------------------------ */
 
-static void
-die_with (pid_t parent)
-{
-  /* Changes of uid clear it: set it again after each. */
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid () != parent)
-    _exit (0);
-}
+typedef struct {
+  const char *const *argv;
+  int report_fd;       /* gets errno if the exec fails; closes on exec */
+} Exec;
 
 static void
-become (uid_t uid)
+child_exec (gconstpointer data)
 {
-  if (setgroups (0, NULL) < 0 || setresgid (uid, uid, uid) < 0 || setresuid (uid, uid, uid) < 0)
-    {
-      g_printerr ("Cannot become uid %u: %s\n", (guint) uid, g_strerror (errno));
-      _exit (126);
-    }
+  const Exec *e = data;
+  int err;
+
+  execv ("/bin/sleep", (char *const *) e->argv);
+  err = errno;
+  (void) !write (e->report_fd, &err, sizeof err);
+  _exit (127);
 }
 
 /* Runs /bin/sleep with argv as uid (KEEP_UID: root), and returns once it
@@ -218,25 +213,14 @@ become (uid_t uid)
 static pid_t
 spawn (Fixture *f, uid_t uid, const char *const *argv)
 {
-  pid_t parent = getpid ();
   int fds[2], err = 0;
   ssize_t n;
   pid_t pid;
+  Exec e;
 
   g_assert_no_errno (pipe2 (fds, O_CLOEXEC));
-  pid = fork ();
-  g_assert_cmpint (pid, >=, 0);
-  if (pid == 0)
-    {
-      alarm (CHILD_LIFETIME_S);
-      if (uid != KEEP_UID)
-        become (uid);
-      die_with (parent);
-      execv ("/bin/sleep", (char *const *) argv);
-      err = errno;
-      (void) !write (fds[1], &err, sizeof err);
-      _exit (127);
-    }
+  e = (Exec) { argv, fds[1] };
+  pid = test_child_fork (uid, child_exec, &e);
   g_array_append_val (f->children, pid);
   close (fds[1]);
   do

@@ -91,6 +91,84 @@ def require_faketime(test):
                       'the gcc build runs this test')
 
 
+def signame(rc):
+    '''A Popen returncode in words: "SIGKILL", "exit 0", "still running".'''
+    if rc is None:
+        return 'still running'
+    if rc < 0:
+        try:
+            return signal.Signals(-rc).name
+        except ValueError:
+            return f'signal {-rc}'
+    return f'exit {rc}'
+
+
+def compile_helper(src, out, flags=()):
+    '''Builds a test's C helper with the machine's cc into out (mode 755):
+    None, or why it could not.'''
+    cc = shutil.which('cc') or shutil.which('gcc')
+    if cc is None:
+        return f'no C compiler (cc) to build {os.path.basename(src)}'
+    r = subprocess.run([cc, '-O2', '-o', out, src] + list(flags), capture_output=True, text=True,
+                       timeout=120, check=False)
+    if r.returncode != 0:
+        return f'cc {" ".join(flags)} {os.path.basename(src)} failed: {r.stderr.strip()[-300:]}'
+    os.chmod(out, 0o755)
+    return None
+
+
+class Watched:
+    '''A process a test started, watched through a pidfd, so that the
+    moment of its death is known to a few milliseconds.'''
+
+    def __init__(self, popen, label):
+        self.popen = popen
+        self.pid = popen.pid
+        self.label = label
+        self.pidfd = os.pidfd_open(popen.pid)
+        self.died_at = None       # time.monotonic()
+        self.died_wall = None     # time.time()
+
+    def dead(self, timeout=0.0):
+        '''Whether it has died, waiting up to timeout seconds.'''
+        if self.died_at is None:
+            if self.pidfd is None:
+                # kill_group gave up waiting: the exit status is all there is.
+                if self.popen.poll() is None:
+                    return False
+            else:
+                ready, _, _ = select.select([self.pidfd], [], [], max(0.0, timeout))
+                if not ready:
+                    return False
+                self.popen.wait()
+            self.died_at = time.monotonic()
+            self.died_wall = time.time()
+        return True
+
+    @property
+    def returncode(self):
+        return self.popen.returncode
+
+    def kill_group(self):
+        '''Kills it and what it left in its process group (a spawner's
+        games, a shell's sleep), or it alone when it leads no group.'''
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            if not self.dead():
+                try:
+                    os.kill(self.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        try:
+            self.popen.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
+
+
 def child_path(uid):
     return f'/org/parentd1/child/{uid}'
 

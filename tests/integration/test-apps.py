@@ -25,6 +25,7 @@ import unittest
 
 sys.dont_write_bytecode = True  # nothing written next to the sources
 import harness  # noqa: E402
+from harness import signame  # noqa: E402
 from harness import BUS_NAME, CHILD_IFACE, assert_eventually, assert_stays, child_path
 
 GRACE = 3
@@ -35,17 +36,6 @@ SLEEP = '/usr/bin/sleep'
 TRUE = '/usr/bin/true'
 KILL_AFTER = 5          # the daemon's SIGTERM-to-SIGKILL delay (issue 4)
 EXEC_KILL_BOUND = 1.0   # seconds from exec to death that a test accepts
-
-
-def signame(rc):
-    if rc is None:
-        return 'still running'
-    if rc < 0:
-        try:
-            return signal.Signals(-rc).name
-        except ValueError:
-            return f'signal {-rc}'
-    return f'exit {rc}'
 
 
 def cgroup2_root():
@@ -70,25 +60,9 @@ class Built:
         os.chmod(self.dir, 0o755)
         self.helper = os.path.join(self.dir, 'apps-helper')
         self.static = os.path.join(self.dir, 'apps-helper-static')
-        self.error = None
-        self.static_error = None
-        cc = shutil.which('cc') or shutil.which('gcc')
-        if cc is None:
-            self.error = 'no C compiler (cc) to build apps-helper.c'
-            self.static_error = self.error
-            return
-        for out, flags in ((self.helper, []), (self.static, ['-static'])):
-            r = subprocess.run([cc, '-O2', '-o', out, HELPER_SRC] + flags, capture_output=True,
-                               text=True, timeout=120, check=False)
-            if r.returncode != 0:
-                message = f'cc {" ".join(flags)} apps-helper.c failed: {r.stderr.strip()[-300:]}'
-                if out == self.helper:
-                    self.error = message
-                self.static_error = message
-                if out == self.helper:
-                    return
-            else:
-                os.chmod(out, 0o755)
+        self.error = harness.compile_helper(HELPER_SRC, self.helper)
+        self.static_error = self.error or harness.compile_helper(HELPER_SRC, self.static,
+                                                                 ['-static'])
 
 
 _built = None
@@ -116,40 +90,20 @@ def built(env):
     return _built
 
 
-class Proc:
-    '''A process the test started, watched through a pidfd so that the
-    moment of its death is known to a few milliseconds.'''
+class Proc(harness.Watched):
+    '''A process the test started (harness.Watched), maybe with the
+    moment of its execve.'''
 
     def __init__(self, popen, label, stamp=None):
-        self.popen = popen
-        self.pid = popen.pid
-        self.label = label
+        super().__init__(popen, label)
         self.stamp = stamp
-        self.pidfd = os.pidfd_open(popen.pid)
-        self.died_at = None       # time.monotonic()
-        self.died_wall = None     # time.time()
-
-    def _check(self, timeout):
-        if self.died_at is not None:
-            return True
-        ready, _, _ = select.select([self.pidfd], [], [], max(0.0, timeout))
-        if not ready:
-            return False
-        self.died_at = time.monotonic()
-        self.died_wall = time.time()
-        self.popen.wait()
-        return True
 
     def alive(self):
-        return not self._check(0)
+        return not self.dead()
 
     def wait_death(self, timeout):
         '''Blocks until it dies (TRUE) or timeout passes (FALSE).'''
-        return self._check(timeout)
-
-    @property
-    def returncode(self):
-        return self.popen.returncode
+        return self.dead(timeout)
 
     def exec_stamp(self):
         '''CLOCK_MONOTONIC just before its execve (run-as --stamp).'''
@@ -161,21 +115,6 @@ class Proc:
             return os.readlink(f'/proc/{self.pid}/exe')
         except OSError as e:
             return f'({e.strerror})'
-
-    def kill_group(self):
-        '''Kills it and what it left in its process group (a spawner's
-        games, a shell's sleep).'''
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.popen.wait(5)
-        except subprocess.TimeoutExpired:
-            pass
-        if self.pidfd is not None:
-            os.close(self.pidfd)
-            self.pidfd = None
 
     def __repr__(self):
         return f'<{self.label} pid {self.pid}: {signame(self.popen.returncode)}>'

@@ -15,7 +15,6 @@
 # too late shows as a file. Copies of it named steam and firefox play those
 # programs.
 
-import contextlib
 import json
 import os
 import select
@@ -28,6 +27,7 @@ import time
 
 sys.dont_write_bytecode = True  # nothing written next to the sources
 import harness  # noqa: E402
+from harness import signame  # noqa: E402
 from harness import VIEW, assert_eventually, assert_stays, child_path  # noqa: E402
 
 HELPER_SRC = os.path.join(harness.HERE, 'purchase-helper.c')
@@ -49,17 +49,6 @@ def timing_matters(test):
     if harness.SANITIZED:
         test.skipTest('timing and RSS under AddressSanitizer are not representative; '
                       'the gcc build checks them')
-
-
-def signame(rc):
-    if rc is None:
-        return 'still running'
-    if rc < 0:
-        try:
-            return signal.Signals(-rc).name
-        except ValueError:
-            return f'signal {-rc}'
-    return f'exit {rc}'
 
 
 def proc_state(pid):
@@ -89,18 +78,10 @@ class Built:
         os.chmod(self.dir, 0o755)
         self.handler = os.path.join(self.dir, 'purchase-handler')
         self.launcher = os.path.join(self.dir, 'purchase-launcher')
-        self.error = None
-        cc = shutil.which('cc') or shutil.which('gcc')
-        if cc is None:
-            self.error = 'no C compiler (cc) to build purchase-helper.c'
+        self.error = (harness.compile_helper(HELPER_SRC, self.handler, ['-DPDIT_HANDLER'])
+                      or harness.compile_helper(HELPER_SRC, self.launcher))
+        if self.error:
             return
-        for out, flags in ((self.handler, ['-DPDIT_HANDLER']), (self.launcher, [])):
-            r = subprocess.run([cc, '-O2', '-o', out, HELPER_SRC] + flags, capture_output=True,
-                               text=True, timeout=120, check=False)
-            if r.returncode != 0:
-                self.error = f'cc {" ".join(flags)} purchase-helper.c: {r.stderr.strip()[-300:]}'
-                return
-            os.chmod(out, 0o755)
         # "steam" and "firefox": the kernel names a process after its file.
         self.named = {}
         for name in ('steam', 'firefox'):
@@ -120,27 +101,12 @@ def built(env):
     return _built
 
 
-class Attempt:
-    '''A handler started as a child, watched through a pidfd.'''
+class Attempt(harness.Watched):
+    '''A handler started as a child (harness.Watched).'''
 
     def __init__(self, popen, out, label):
-        self.popen = popen
-        self.pid = popen.pid
+        super().__init__(popen, label)
         self.out = out
-        self.label = label
-        self.pidfd = os.pidfd_open(popen.pid)
-        self.ended = False
-
-    def dead(self, timeout=0.0):
-        if not self.ended and self.pidfd is None:
-            # kill() gave up waiting on it: the exit status is all there is.
-            self.ended = self.popen.poll() is not None
-        if not self.ended:
-            ready, _, _ = select.select([self.pidfd], [], [], max(0.0, timeout))
-            if ready:
-                self.popen.wait()
-                self.ended = True
-        return self.ended
 
     def state(self):
         return None if self.dead() else proc_state(self.pid)
@@ -150,10 +116,6 @@ class Attempt:
 
     def acted(self):
         return os.path.exists(self.out)
-
-    @property
-    def returncode(self):
-        return self.popen.returncode
 
     def outcome(self, timeout=OUTCOME_WAIT, interval=0.002):
         '''frozen (stopped before it acted), killed (SIGKILL before it
@@ -166,7 +128,9 @@ class Attempt:
             if self.dead():
                 if self.acted():
                     return 'appeared'
-                return 'killed' if self.returncode == -signal.SIGKILL else signame(self.returncode)
+                if self.returncode == -signal.SIGKILL:
+                    return 'killed'
+                return signame(self.returncode)
             if proc_state(self.pid) == 'T':
                 # Stopped: it cannot act until it is continued.
                 return 'appeared' if self.acted() else 'frozen'
@@ -175,24 +139,16 @@ class Attempt:
             self.dead(min(interval, deadline.left()))
 
     def kill(self):
+        # Not the group of a process already reaped: its pid may be reused.
         if not self.dead():
-            try:
-                os.killpg(self.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                # Not a group leader (attempt_at_pid's are not).
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(self.pid, signal.SIGKILL)
-            try:
-                self.popen.wait(5)
-            except subprocess.TimeoutExpired:
-                pass
-        if self.pidfd is not None:
+            self.kill_group()
+        elif self.pidfd is not None:
             os.close(self.pidfd)
             self.pidfd = None
 
     def __repr__(self):
         return (f'<{self.label} pid {self.pid}: '
-                f'{signame(self.popen.returncode) if self.ended else proc_state(self.pid)}, '
+                f'{signame(self.returncode) if self.dead() else proc_state(self.pid)}, '
                 f'{"acted" if self.acted() else "did not act"}>')
 
 
